@@ -1,0 +1,5 @@
+import sys
+
+from fingerspell.cli import main
+
+sys.exit(main())

@@ -1,0 +1,58 @@
+"""Narrow exceptions the library raises; the CLI turns each into one clear line.
+
+Every message should name the file (and line, where there is one) and the problem,
+so a user can act on it without a traceback.
+"""
+from __future__ import annotations
+
+
+class FingerspellError(Exception):
+    """Base class: anything the CLI reports as `error: <message>` with a non-zero exit."""
+
+
+class DatasetFormatError(FingerspellError):
+    """A dataset file is malformed (bad CSV row, bad annotation, unknown layout)."""
+
+
+class UnknownLabelError(FingerspellError):
+    """A label is not in the dataset's class list."""
+
+
+class DatasetNotFoundError(FingerspellError):
+    """No index with that name exists in FINGERSPELL_HOME."""
+
+
+class DatasetExistsError(FingerspellError):
+    """An index with that name exists already (import with another --name)."""
+
+
+class CorruptImageError(FingerspellError):
+    """An image file cannot be decoded."""
+
+
+class QuerySyntaxError(FingerspellError):
+    """A `data query` expression cannot be parsed."""
+
+
+class ConfigError(FingerspellError):
+    """A training option is unknown or has a wrong type."""
+
+
+class UnknownModelError(FingerspellError):
+    """A model name is not in the registry."""
+
+
+class TrainingError(FingerspellError):
+    """Training cannot go on (NaN loss, no samples, ...)."""
+
+
+class RunNotFoundError(FingerspellError):
+    """No run folder with that name or path."""
+
+
+class BundleError(FingerspellError):
+    """A model bundle is missing, incomplete or does not match its manifest."""
+
+
+class SourceError(FingerspellError):
+    """A prediction source (image, folder, video, camera) cannot be opened."""
