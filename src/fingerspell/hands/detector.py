@@ -1,0 +1,414 @@
+"""Find one hand in an image and return its 21 MediaPipe landmarks, robustly.
+
+MediaPipe's legacy `Hands` (models bundled in the wheel, so it runs offline) finds a palm
+first and then fits 21 landmarks inside a box around it. Its palm detector was trained on
+hands that are a modest part of the frame, so it often misses a hand that *fills* the image
+(Massey's tightly cropped hands on black: about a third are missed) or one that is tiny
+(Sign-MNIST's 28x28 images). `HandDetector(robust=True)` therefore retries a miss with a few
+cheap transformations of the image - a border so the hand no longer fills the frame, other
+scales, a crop around a known hand box, a mirrored copy, a lower detection threshold - in the
+order of what `bench/bench_hands.py` measured to help most for least time, and stops at the
+first attempt that finds a plausible hand.
+
+Every attempt is an affine map from the original image to the image MediaPipe sees, so one
+inverse map brings landmarks back: `Hand.landmarks` are always normalised to the ORIGINAL
+image, and a mirrored attempt swaps handedness back, so callers never see which attempt
+found the hand except through `Hand.method`.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from fingerspell.errors import FingerspellError
+
+# Attempts tried after a miss in image mode, cheapest and most useful first (measured by
+# bench/bench_hands.py: see the README's hands table). Names are parsed by `_parse_attempt`.
+DEFAULT_ATTEMPTS: tuple[str, ...] = (
+    "plain",
+    "hint",        # crop around the dataset's hand box, when the caller gives one
+    "pad50",       # black border of 50% of the longer side on every side
+    "pad25-mean",  # thinner border in the image's mean colour
+    "pad100",      # hand at a third of the frame
+    "flip-pad50",  # mirrored copy: the palm detector is not quite symmetric
+    "pad50-low",   # the same border with a low palm-detection threshold
+    "up-pad50-low",
+)
+# Confidence used by the `-low` attempts; the landmark checks below keep their answers sane.
+LOW_CONFIDENCE = 0.2
+# An image whose shorter side is below this is upscaled before any attempt: the palm
+# detector's input is 192x192 and it cannot see a hand a few dozen pixels wide.
+MIN_SIDE = 192
+
+
+@dataclass
+class Hand:
+    """One detected hand, in the coordinates of the image passed to `detect`.
+
+    landmarks: float32 [21, 3]; x, y normalised to the original image's width and height
+        (0-1 inside the image), z MediaPipe's relative depth on the same scale as x.
+    world_landmarks: float32 [21, 3] in metres around the hand's centre, or None.
+    handedness: "Left" or "Right" as MediaPipe reports it for this (un-mirrored) image.
+        MediaPipe assumes a mirrored selfie view, so for an ordinary photo "Left" usually
+        means the signer's right hand; features mirror one side onto the other anyway.
+    score: MediaPipe's handedness confidence (its only per-hand score in the legacy API).
+    box: (xmin, ymin, xmax, ymax) of the landmarks in pixels of the original image, clipped.
+    method: which attempt found it ("plain", "pad50", "hint", "track", ...).
+    """
+
+    landmarks: np.ndarray
+    world_landmarks: np.ndarray | None
+    handedness: str
+    score: float
+    box: tuple[float, float, float, float]
+    method: str
+
+    def pixels(self, width: int, height: int) -> np.ndarray:
+        """Landmark x, y in pixels of an image of that size: float32 [21, 2]."""
+        return self.landmarks[:, :2] * np.array([width, height], dtype=np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "landmarks": self.landmarks.round(5).tolist(),
+            "world_landmarks": None if self.world_landmarks is None else self.world_landmarks.round(5).tolist(),
+            "handedness": self.handedness,
+            "score": round(float(self.score), 5),
+            "box": [round(float(v), 2) for v in self.box],
+            "method": self.method,
+        }
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One way of showing the image to MediaPipe, parsed from a name like `flip-pad50-low`."""
+
+    name: str
+    pad: float = 0.0            # border on each side, as a fraction of the longer side
+    border: str = "black"       # black | mean | replicate
+    flip: bool = False
+    low: bool = False           # use the low-confidence palm detector
+    up: bool = False            # upscale the image so its shorter side is at least 384 px
+    scale: float = 1.0          # extra scale factor (e.g. 0.5 for a half-size attempt)
+    rotate: float = 0.0         # degrees, counter-clockwise
+    hint: bool = False          # crop around the hint box
+    clahe: bool = False         # local contrast equalisation for dark or flat images
+
+
+def _parse_attempt(name: str) -> _Attempt:
+    """`plain`, `hint`, `pad50`, `pad25-mean`, `flip-pad50-low`, `rot15-pad50`, `half`, ..."""
+    kwargs: dict[str, Any] = {}
+    for part in name.split("-"):
+        if part == "plain":
+            continue
+        if part == "hint":
+            kwargs["hint"] = True
+        elif part.startswith("pad") and part[3:].isdigit():
+            kwargs["pad"] = int(part[3:]) / 100.0
+        elif part in ("mean", "replicate", "black"):
+            kwargs["border"] = part
+        elif part == "flip":
+            kwargs["flip"] = True
+        elif part == "low":
+            kwargs["low"] = True
+        elif part == "up":
+            kwargs["up"] = True
+        elif part == "half":
+            kwargs["scale"] = 0.5
+        elif part == "clahe":
+            kwargs["clahe"] = True
+        elif part.startswith("rot") and part[3:].lstrip("m").isdigit():
+            degrees = int(part[3:].lstrip("m"))
+            kwargs["rotate"] = -degrees if part[3:].startswith("m") else degrees
+        else:
+            raise FingerspellError(f"unknown hand-detection attempt {name!r} (part {part!r})")
+    return _Attempt(name=name, **kwargs)
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    """HxW grey, HxWx1, HxWx3 RGB or HxWx4 RGBA uint8 -> contiguous HxWx3 RGB uint8."""
+    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
+        raise FingerspellError(f"expected an HxW or HxWxC image array, got {getattr(image, 'shape', type(image))}")
+    if image.dtype != np.uint8:
+        if np.issubdtype(image.dtype, np.floating) and image.max(initial=0) <= 1.0:
+            image = image * 255.0
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    channels = image.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2RGB)
+    if channels == 4:
+        return np.ascontiguousarray(image[:, :, :3])
+    if channels != 3:
+        raise FingerspellError(f"expected 1, 3 or 4 colour channels, got {channels}")
+    return np.ascontiguousarray(image)
+
+
+def _box_of(points_px: np.ndarray, width: int, height: int) -> tuple[float, float, float, float]:
+    xmin, ymin = points_px.min(axis=0)
+    xmax, ymax = points_px.max(axis=0)
+    return (
+        float(np.clip(xmin, 0, width)), float(np.clip(ymin, 0, height)),
+        float(np.clip(xmax, 0, width)), float(np.clip(ymax, 0, height)),
+    )
+
+
+class HandDetector:
+    """Detect one hand per image (or per video frame) with MediaPipe Hands.
+
+    mode: "image" treats every call independently (palm detection each time); "video" tracks
+        the hand from frame to frame (much faster, for live video; frames must come in order).
+    model_complexity: 0 (lite, fastest) or 1 (full, more accurate).
+    min_detection_confidence: palm-detector threshold for the first attempt.
+    robust: retry a miss with the attempts in `attempts` (image mode), or with a padded
+        still-image attempt every few frames while tracking has lost the hand (video mode).
+    attempts: override the retry order (names as in DEFAULT_ATTEMPTS); for experiments.
+
+    Raises FingerspellError for an unknown mode, complexity or attempt name.
+    """
+
+    def __init__(
+        self,
+        mode: str = "image",
+        model_complexity: int = 1,
+        min_detection_confidence: float = 0.5,
+        robust: bool = True,
+        *,
+        min_tracking_confidence: float = 0.5,
+        attempts: Sequence[str] | None = None,
+        video_retry_every: int = 5,
+    ):
+        if mode not in ("image", "video"):
+            raise FingerspellError(f"unknown hand-detector mode {mode!r}: use 'image' or 'video'")
+        if model_complexity not in (0, 1):
+            raise FingerspellError(f"model_complexity must be 0 or 1, got {model_complexity!r}")
+        if not 0.0 <= min_detection_confidence <= 1.0:
+            raise FingerspellError(f"min_detection_confidence must be in 0-1, got {min_detection_confidence!r}")
+        self.mode = mode
+        self.model_complexity = model_complexity
+        self.min_detection_confidence = float(min_detection_confidence)
+        self.min_tracking_confidence = float(min_tracking_confidence)
+        self.robust = robust
+        names = tuple(attempts) if attempts is not None else (DEFAULT_ATTEMPTS if robust else ("plain",))
+        self.attempts = [_parse_attempt(n) for n in names]
+        self.video_retry_every = max(1, int(video_retry_every))
+        self._solutions: dict[tuple[bool, bool], Any] = {}  # (static, low) -> mp Hands
+        self._frame = 0
+        self._closed = False
+
+    # ---- settings and lifecycle -------------------------------------------------------------
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What determines the detector's answers; the landmark cache is keyed by this."""
+        return {
+            "mode": self.mode,
+            "model_complexity": self.model_complexity,
+            "min_detection_confidence": self.min_detection_confidence,
+            "robust": self.robust,
+            "attempts": [a.name for a in self.attempts],
+        }
+
+    @property
+    def settings_key(self) -> str:
+        return json.dumps(self.settings, sort_keys=True, separators=(",", ":"))
+
+    def close(self) -> None:
+        for solution in self._solutions.values():
+            solution.close()
+        self._solutions.clear()
+        self._closed = True
+
+    def __enter__(self) -> "HandDetector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def _solution(self, static: bool, low: bool) -> Any:
+        if self._closed:
+            raise FingerspellError("this HandDetector is closed")
+        key = (static, low)
+        if key not in self._solutions:
+            # Imported here so that importing fingerspell.hands stays light (no TFLite start-up).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # protobuf deprecation noise from mediapipe 0.10.14
+                import mediapipe.python.solutions.hands as mp_hands
+
+            confidence = min(LOW_CONFIDENCE, self.min_detection_confidence) if low else self.min_detection_confidence
+            self._solutions[key] = mp_hands.Hands(
+                static_image_mode=static,
+                max_num_hands=1,
+                model_complexity=self.model_complexity,
+                min_detection_confidence=confidence,
+                min_tracking_confidence=self.min_tracking_confidence,
+            )
+        return self._solutions[key]
+
+    # ---- detection ----------------------------------------------------------------------------
+    def detect(self, image: np.ndarray, hint_box: Sequence[float] | None = None) -> Hand | None:
+        """The most prominent hand in `image` (HxWx3 RGB uint8; grey or RGBA accepted), or None.
+
+        hint_box: (xmin, ymin, xmax, ymax) in pixels where the hand is known to be (a
+            dataset's annotation); enables the `hint` attempt and rejects hands elsewhere.
+
+        Raises FingerspellError for an array that is not an image or a closed detector.
+        """
+        rgb = _as_rgb(image)
+        hint = None if hint_box is None else tuple(float(v) for v in list(hint_box)[:4])
+        if self.mode == "video":
+            return self._detect_video(rgb, hint)
+        for attempt in self.attempts:
+            if attempt.hint and hint is None:
+                continue
+            hand = self._try(rgb, attempt, hint, static=True)
+            if hand is not None:
+                return hand
+        return None
+
+    def _detect_video(self, rgb: np.ndarray, hint: tuple[float, ...] | None) -> Hand | None:
+        self._frame += 1
+        hand = self._try(rgb, _Attempt("track"), hint, static=False)
+        if hand is not None or not self.robust:
+            return hand
+        # Tracking found nothing: a hand filling the frame or cut by its edge is common on a
+        # webcam held close. A padded still-image attempt is ~20 ms, so only every few frames.
+        if self._frame % self.video_retry_every == 0:
+            return self._try(rgb, _parse_attempt("pad50"), hint, static=True)
+        return None
+
+    def _try(self, rgb: np.ndarray, attempt: _Attempt, hint: tuple[float, ...] | None, static: bool) -> Hand | None:
+        height, width = rgb.shape[:2]
+        matrix, out_size = self._transform(attempt, width, height, hint)
+        if matrix is None:
+            view = rgb
+        else:
+            view = self._warp(rgb, matrix, out_size, attempt.border)
+        if attempt.clahe:
+            view = _clahe(view)
+        result = self._solution(static, attempt.low).process(view)
+        if not result.multi_hand_landmarks:
+            return None
+        view_h, view_w = view.shape[:2]
+        points = np.array([[p.x, p.y, p.z] for p in result.multi_hand_landmarks[0].landmark], dtype=np.float64)
+        world = None
+        if result.multi_hand_world_landmarks:
+            world = np.array([[p.x, p.y, p.z] for p in result.multi_hand_world_landmarks[0].landmark], dtype=np.float64)
+        label = result.multi_handedness[0].classification[0]
+        handedness, score = label.label, float(label.score)
+
+        # Back to the original image: view pixels -> original pixels through the inverse map.
+        px = points[:, :2] * np.array([view_w, view_h])
+        z_scale = 1.0
+        if matrix is not None:
+            inverse = cv2.invertAffineTransform(matrix)
+            px = px @ inverse[:, :2].T + inverse[:, 2]
+            linear = matrix[:, :2]
+            scale = float(np.sqrt(abs(np.linalg.det(linear))))
+            # z is on the scale of the view's width; bring it to the original's width.
+            z_scale = view_w / (scale * width)
+            if np.linalg.det(linear) < 0:  # mirrored attempt: the other hand in the original
+                handedness = "Right" if handedness == "Left" else "Left"
+            if world is not None:
+                # World landmarks follow the view's axes: undo rotation and mirroring.
+                rot = linear / scale
+                world[:, :2] = world[:, :2] @ np.linalg.inv(rot).T
+        landmarks = np.empty((21, 3), dtype=np.float32)
+        landmarks[:, 0] = px[:, 0] / width
+        landmarks[:, 1] = px[:, 1] / height
+        landmarks[:, 2] = points[:, 2] * z_scale
+        if not self._plausible(landmarks, width, height, hint):
+            return None
+        return Hand(
+            landmarks=landmarks,
+            world_landmarks=None if world is None else world.astype(np.float32),
+            handedness=handedness,
+            score=score,
+            box=_box_of(px, width, height),
+            method=attempt.name,
+        )
+
+    @staticmethod
+    def _plausible(landmarks: np.ndarray, width: int, height: int, hint: tuple[float, ...] | None) -> bool:
+        """Reject answers that cannot be the hand in the original image: a "hand" found in
+        the border an attempt added, or (with a hint) one far from the known hand box."""
+        xy = landmarks[:, :2]
+        inside = np.mean((xy[:, 0] >= -0.02) & (xy[:, 0] <= 1.02) & (xy[:, 1] >= -0.02) & (xy[:, 1] <= 1.02))
+        if inside < 0.6:
+            return False
+        span = xy.max(axis=0) - xy.min(axis=0)
+        if span.max() < 0.01:  # a collapsed skeleton is no hand
+            return False
+        if hint is not None:
+            cx, cy = (xy.mean(axis=0) * np.array([width, height])).tolist()
+            xmin, ymin, xmax, ymax = hint
+            margin_x, margin_y = 0.5 * (xmax - xmin), 0.5 * (ymax - ymin)
+            if not (xmin - margin_x <= cx <= xmax + margin_x and ymin - margin_y <= cy <= ymax + margin_y):
+                return False
+        return True
+
+    @staticmethod
+    def _transform(
+        attempt: _Attempt, width: int, height: int, hint: tuple[float, ...] | None
+    ) -> tuple[np.ndarray | None, tuple[int, int]]:
+        """The affine map (2x3, continuous pixel coordinates) from the original image to the
+        view MediaPipe gets, and the view's size; None for the original image itself."""
+        upscale = max(1.0, MIN_SIDE / min(width, height))
+        if attempt.up:
+            upscale = max(upscale, 384 / min(width, height))
+        scale = upscale * attempt.scale
+        if attempt.hint and hint is not None:
+            xmin, ymin, xmax, ymax = hint
+            side = max(xmax - xmin, ymax - ymin) * (1.0 + 2.0 * max(attempt.pad, 0.25))
+            side = max(side, 8.0)
+            out = int(round(min(max(side * scale, 256), 640)))
+            s = out / side
+            cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+            matrix = np.array([[s, 0, out / 2 - s * cx], [0, s, out / 2 - s * cy]], dtype=np.float64)
+            size = (out, out)
+        else:
+            longer = max(width, height)
+            out_w = int(round((width + 2 * attempt.pad * longer) * scale))
+            out_h = int(round((height + 2 * attempt.pad * longer) * scale))
+            tx, ty = attempt.pad * longer * scale, attempt.pad * longer * scale
+            matrix = np.array([[scale, 0, tx], [0, scale, ty]], dtype=np.float64)
+            size = (out_w, out_h)
+        if attempt.flip:
+            matrix = np.array([[-1, 0, size[0]], [0, 1, 0]], dtype=np.float64) @ np.vstack([matrix, [0, 0, 1]])
+        if attempt.rotate:
+            rot = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), attempt.rotate, 1.0)
+            matrix = rot @ np.vstack([matrix, [0, 0, 1]])
+        if np.allclose(matrix, [[1, 0, 0], [0, 1, 0]]) and size == (width, height):
+            return None, size
+        return matrix, size
+
+    @staticmethod
+    def _warp(rgb: np.ndarray, matrix: np.ndarray, size: tuple[int, int], border: str) -> np.ndarray:
+        # cv2 maps pixel centres (integer indices); our matrix maps continuous coordinates.
+        shift = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
+        unshift = np.array([[1, 0, -0.5], [0, 1, -0.5]])
+        index_matrix = unshift @ np.vstack([matrix, [0, 0, 1]]) @ shift
+        if border == "replicate":
+            mode, value = cv2.BORDER_REPLICATE, (0, 0, 0)
+        elif border == "mean":
+            mode, value = cv2.BORDER_CONSTANT, tuple(float(v) for v in rgb.reshape(-1, 3).mean(axis=0))
+        else:
+            mode, value = cv2.BORDER_CONSTANT, (0, 0, 0)
+        return cv2.warpAffine(rgb, index_matrix, size, flags=cv2.INTER_LINEAR, borderMode=mode, borderValue=value)
+
+
+def _clahe(rgb: np.ndarray) -> np.ndarray:
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    lab[:, :, 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(lab[:, :, 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
