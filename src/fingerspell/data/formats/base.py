@@ -1,0 +1,265 @@
+"""What every dataset format shares: the registry, class names, groups, image headers.
+
+A format is a class registered with `@register_format(name)` that can say whether a path
+looks like its layout (`detect`) and turn that path into records (`read`). The importer
+hands the records to `Dataset.create`, which writes the index in one transaction, so a
+format only has to raise a narrow error (naming the file and line) to abort an import.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from fingerspell.data.index import SampleRecord
+from fingerspell.errors import DatasetFormatError, FingerspellError
+
+_REGISTRY: dict[str, "Format"] = {}
+
+# File or folder names that say nothing about the dataset (used when choosing a default name).
+_GENERIC_NAMES = {"train", "valid", "val", "validation", "test", "images", "labels", "data",
+                  "_annotations", "annotations", "_annotations.coco", "dataset"}
+
+# Folder / key names that mean a split, mapped to the index's split names.
+SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val",
+               "validation": "val", "test": "test", "testing": "test"}
+
+
+@dataclass
+class FormatData:
+    """What a format reader produces: enough for `Dataset.create`.
+
+    `records` may be a generator; errors it raises abort the import with nothing written.
+    `notes` collects things the user should hear about (skipped files ...); generators may
+    append to it while they run.
+    """
+
+    root: Path
+    classes: list[str]
+    records: Iterable[SampleRecord]
+    default_name: str
+    extra_meta: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class Format:
+    """Base class of a registered dataset format."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    # Lower runs first in auto-detection: specific layouts before generic ones.
+    priority: ClassVar[int] = 50
+
+    def detect(self, path: Path) -> str | None:
+        """A short reason when `path` looks like this format, else None. Never raises."""
+        raise NotImplementedError
+
+    def read(self, path: Path, *, group_pattern: str | None = None) -> FormatData:
+        """Read `path`. Raises DatasetFormatError / UnknownLabelError naming file and line."""
+        raise NotImplementedError
+
+
+def register_format(name: str):
+    """Class decorator: register a `Format` subclass under `name` (e.g. "yolo")."""
+
+    def decorate(cls: type[Format]) -> type[Format]:
+        if name in _REGISTRY:
+            raise ValueError(f"dataset format {name!r} is registered twice")
+        cls.name = name
+        _REGISTRY[name] = cls()
+        return cls
+
+    return decorate
+
+
+def get_format(name: str) -> Format:
+    """The format registered as `name`. Raises FingerspellError listing the known ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise FingerspellError(f"unknown dataset format {name!r}; known formats: {', '.join(list_formats())}") from None
+
+
+def list_formats() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def detect_format(path: Path) -> tuple[str, str]:
+    """(format name, reason) for the first format whose `detect` accepts `path`.
+
+    Raises DatasetFormatError when the path is missing, empty, or matches no format."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetFormatError(f"{path}: no such file or folder")
+    if path.is_dir() and not any(path.iterdir()):
+        raise DatasetFormatError(f"{path}: folder is empty, nothing to import")
+    for fmt in sorted(_REGISTRY.values(), key=lambda f: (f.priority, f.name)):
+        reason = fmt.detect(path)
+        if reason:
+            return fmt.name, reason
+    raise DatasetFormatError(
+        f"{path}: cannot tell the dataset format; pass --format one of {', '.join(list_formats())}"
+    )
+
+
+# ---- class names ------------------------------------------------------------------------------
+def canonical_class(name: str) -> str:
+    """Class names are case-insensitive: single letters upper-case (`a` -> `A`), digits as
+    they are, words lower-case (`Del` -> `del`, `SPACE` -> `space`)."""
+    text = str(name).strip()
+    if len(text) == 1 and text.isalpha():
+        return text.upper()
+    return text if text.isdigit() else text.lower()
+
+
+def class_sort_key(name: str) -> tuple[int, str]:
+    """Digits, then letters, then words (`0`..`9`, `A`..`Z`, `del`, `nothing`, `space`)."""
+    if name.isdigit():
+        return (0, name.zfill(8))
+    if len(name) == 1 and name.isalpha():
+        return (1, name)
+    return (2, name)
+
+
+def sort_classes(names: Iterable[str]) -> list[str]:
+    return sorted(set(names), key=class_sort_key)
+
+
+def split_from_name(name: str) -> str | None:
+    """`train`/`val`/`test` when a file or folder name says which split it is."""
+    lowered = name.lower()
+    if lowered in SPLIT_NAMES:
+        return SPLIT_NAMES[lowered]
+    for word, split in (("train", "train"), ("test", "test"), ("valid", "val"), ("val", "val")):
+        if re.search(rf"(^|[^a-z]){word}", lowered):
+            return split
+    return None
+
+
+def default_name(path: Path) -> str:
+    """A dataset name from a path: the first non-generic part of the file or folder names."""
+    path = Path(path).resolve()
+    candidates = [path] + list(path.parents)[:3]
+    for part in candidates:
+        stem = part.name
+        for suffix in (".gz", ".csv", ".json", ".npz", ".yaml", ".yml", ".coco"):
+            stem = stem.removesuffix(suffix)
+        if stem and stem.lower() not in _GENERIC_NAMES:
+            return re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "dataset"
+    return "dataset"
+
+
+# ---- groups (signer / source photo) -----------------------------------------------------------
+# Massey: `hand1_a_bot_seg_1_cropped.jpeg` -> `hand1`.
+MASSEY_PATTERN = re.compile(r"^(hand\d+)_", re.IGNORECASE)
+# Roboflow exports name augmented copies `<original stem>_<ext>.rf.<hash>.<ext>`; copies of one
+# photo share the original stem (`A0_jpg.rf.292a...jpg` -> `A0`).
+ROBOFLOW_PATTERN = re.compile(r"^(.+?)_(?:jpe?g|png|bmp|webp|tiff?)\.rf\.[0-9a-f]+\.[A-Za-z]+$", re.IGNORECASE)
+
+
+class GroupNamer:
+    """Turns a file name into its group (signer or source photo), or None.
+
+    With a user `--group-pattern` (a regular expression searched in the file name; its first
+    capture group, or the whole match, is the group) only that pattern is used."""
+
+    def __init__(self, pattern: str | None = None):
+        self.user = None
+        if pattern:
+            try:
+                self.user = re.compile(pattern)
+            except re.error as exc:
+                raise FingerspellError(f"--group-pattern {pattern!r} is not a valid regular expression: {exc}") from None
+
+    def __call__(self, file_name: str) -> str | None:
+        if self.user is not None:
+            match = self.user.search(file_name)
+            if not match:
+                return None
+            return match.group(1) if self.user.groups else match.group(0)
+        for pattern in (MASSEY_PATTERN, ROBOFLOW_PATTERN):
+            match = pattern.match(file_name)
+            if match:
+                return match.group(1)
+        return None
+
+
+# ---- image files ------------------------------------------------------------------------------
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of encoded image bytes, from the JPEG/PNG header when possible (cheap),
+    else by decoding. None when the bytes are not a readable image (`data check` reports it;
+    import keeps the sample so the problem stays visible)."""
+    size = _header_size(data)
+    if size is not None:
+        return size
+    array = np.frombuffer(data, dtype=np.uint8)
+    image = cv2.imdecode(array, cv2.IMREAD_UNCHANGED) if array.size else None
+    if image is None:
+        return None
+    return int(image.shape[1]), int(image.shape[0])
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return (int(width), int(height)) if width and height else None
+    if data[:2] == b"\xff\xd8":
+        pos, end = 2, len(data)
+        while pos + 4 <= end:
+            if data[pos] != 0xFF:
+                return None
+            marker = data[pos + 1]
+            if marker == 0xFF:  # fill byte
+                pos += 1
+                continue
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                pos += 2
+                continue
+            (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+            if marker in _JPEG_SOF:
+                if pos + 9 > end:
+                    return None
+                height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
+                return (int(width), int(height)) if width and height else None
+            pos += 2 + length
+    return None
+
+
+@dataclass
+class ImageFacts:
+    width: int | None
+    height: int | None
+    hash: str
+
+
+def image_facts(path: Path) -> ImageFacts:
+    """Size and sha256 of an image file. Raises DatasetFormatError if it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DatasetFormatError(f"{path}: cannot read ({exc.strerror})") from None
+    size = image_size(data)
+    width, height = size if size else (None, None)
+    return ImageFacts(width, height, hashlib.sha256(data).hexdigest())
+
+
+def relative(path: Path, root: Path) -> str:
+    """`path` relative to the dataset root, with forward slashes (indexes move between OSes)."""
+    return path.resolve().relative_to(root.resolve()).as_posix()
+
+
+def progress(iterable: Iterable, total: int | None, desc: str):
+    """A tqdm bar on a terminal, silent elsewhere (tests, pipes)."""
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="file", disable=None, leave=False)
