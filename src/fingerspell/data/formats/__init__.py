@@ -17,7 +17,7 @@ from fingerspell.data.formats.base import (
 )
 
 # Imported for their registration side effect (order does not matter: `priority` does).
-from fingerspell.data.formats import sign_mnist, folders  # noqa: E402,F401
+from fingerspell.data.formats import coco, corners_csv, folders, landmarks, sign_mnist, yolo  # noqa: E402,F401
 
 __all__ = [
     "Format", "FormatData", "GroupNamer", "canonical_class", "class_sort_key", "detect_format",

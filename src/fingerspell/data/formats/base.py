@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from fingerspell.data.index import SampleRecord
+from fingerspell.data.index import Box, SampleRecord
 from fingerspell.errors import DatasetFormatError, FingerspellError
 
 _REGISTRY: dict[str, "Format"] = {}
@@ -263,3 +263,70 @@ def progress(iterable: Iterable, total: int | None, desc: str):
     from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit="file", disable=None, leave=False)
+
+
+# ---- images with boxes (YOLO, corners CSV, COCO) -------------------------------------------------
+def find_image(folder: Path, name: str) -> Path | None:
+    """An image named `name` in `folder` or its `images/` subfolder (Roboflow puts CSV and
+    COCO annotations beside the images; some tools use an images/ folder)."""
+    for candidate in (folder / name, folder / "images" / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def image_label(boxes: list[Box]) -> str:
+    """The label of an image with boxes: the most common box label (first one on a tie)."""
+    counts: dict[str, int] = {}
+    for box in boxes:
+        counts[box.label] = counts.get(box.label, 0) + 1
+    return max(counts, key=lambda label: (counts[label], -[b.label for b in boxes].index(label)))
+
+
+def boxed_record(
+    file: Path, root: Path, split: str | None, boxes: list[Box], facts: ImageFacts, group_of: GroupNamer,
+    size: tuple[int | None, int | None] | None = None,
+) -> SampleRecord:
+    width, height = size if size and size[0] and size[1] else (facts.width, facts.height)
+    return SampleRecord(
+        source=relative(file, root), label=image_label(boxes), split=split, signer=group_of(file.name),
+        width=width, height=height, boxes=boxes, hash=facts.hash,
+    )
+
+
+def single_split(records: list[SampleRecord]) -> list[SampleRecord]:
+    """A download with one split only (Roboflow's `train/`) says nothing about how to split:
+    leave it to `data split` (split NULL). Several splits are kept as they came."""
+    if len({r.split for r in records}) <= 1:
+        for record in records:
+            record.split = None
+    return records
+
+
+def nearby_class_list(start: Path, levels: int = 2) -> tuple[list[str], Path] | None:
+    """Class names from a `data.yaml` (`names`) or `_classes.txt`/`classes.txt` in `start` or
+    up to `levels` folders above it (Roboflow puts data.yaml at the top of an export);
+    None when there is none."""
+    import yaml
+
+    start = start.resolve()
+    folders = [start] + list(start.parents)[:levels]
+    for folder in folders:
+        for name in ("data.yaml", "data.yml"):
+            file = folder / name
+            if file.is_file():
+                try:
+                    names = (yaml.safe_load(file.read_text()) or {}).get("names")
+                except (yaml.YAMLError, OSError, AttributeError):
+                    continue
+                if isinstance(names, dict):
+                    names = [names[k] for k in sorted(names)]
+                if isinstance(names, list) and names:
+                    return [canonical_class(str(n)) for n in names], file
+        for name in ("_classes.txt", "classes.txt"):
+            file = folder / name
+            if file.is_file():
+                names = [line.strip() for line in file.read_text().splitlines() if line.strip()]
+                if names:
+                    return [canonical_class(n) for n in names], file
+    return None

@@ -1,0 +1,94 @@
+"""Hand landmarks in a `.npz`: `x` float [N, 21, 3] (MediaPipe's x, y in 0-1, z depth), `y` [N].
+
+Loaded with `allow_pickle=False`: an archive holding Python objects is refused, never
+unpickled. The landmarks go into the index's `landmarks` table (method `dataset`), so the
+landmark models train from them directly; there are no images (`ds.has_images` is False).
+`row` is the 1-based entry number (`x[row - 1]`).
+"""
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from fingerspell.data.formats.base import Format, FormatData, canonical_class, default_name, register_format, sort_classes
+from fingerspell.data.index import SampleRecord
+from fingerspell.errors import DatasetFormatError
+
+
+def _npz_files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path] if path.suffix.lower() == ".npz" else []
+    return sorted(p for p in path.glob("*.npz") if p.is_file())
+
+
+def _keys(file: Path) -> set[str]:
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            return set(archive.files)
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return set()
+
+
+@register_format("landmarks")
+class LandmarksFormat(Format):
+    description = "hand landmarks .npz: x [N, 21, 3] float, y [N] letters"
+    priority = 15
+
+    def detect(self, path: Path) -> str | None:
+        files = [f for f in _npz_files(path) if {"x", "y"} <= _keys(f)]
+        if len(files) == 1:
+            return f"{files[0].name} holds landmark arrays x and y"
+        return None
+
+    def read(self, path: Path, *, group_pattern: str | None = None) -> FormatData:
+        path = Path(path)
+        files = _npz_files(path) if path.exists() else []
+        if len(files) != 1:
+            raise DatasetFormatError(
+                f"{path}: expected one .npz file, found {len(files)}" if files else f"{path}: no .npz file"
+            )
+        file = files[0]
+        root = file.parent
+        try:
+            with np.load(file, allow_pickle=False) as archive:
+                if not {"x", "y"} <= set(archive.files):
+                    raise DatasetFormatError(f"{file}: needs arrays `x` (landmarks) and `y` (labels), has {sorted(archive.files)}")
+                points = archive["x"]
+                labels = archive["y"]
+        except ValueError as exc:  # object arrays need pickle: refused
+            raise DatasetFormatError(f"{file}: cannot load without pickle ({exc})") from None
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise DatasetFormatError(f"{file}: not a readable .npz ({exc})") from None
+        if points.ndim == 2 and points.shape[1] == 63:
+            points = points.reshape(-1, 21, 3)
+        if points.ndim != 3 or points.shape[1:] != (21, 3) or not np.issubdtype(points.dtype, np.floating):
+            raise DatasetFormatError(f"{file}: `x` must be float [N, 21, 3], got {points.dtype} {list(points.shape)}")
+        if labels.ndim != 1 or len(labels) != len(points):
+            raise DatasetFormatError(f"{file}: `y` must be [N] with N = {len(points)}, got {list(labels.shape)}")
+        if len(points) == 0:
+            raise DatasetFormatError(f"{file}: no samples")
+        points = points.astype(np.float32)
+        finite = np.isfinite(points).all(axis=(1, 2))
+        if not finite.all():
+            k = int(np.flatnonzero(~finite)[0])
+            raise DatasetFormatError(f"{file}: entry {k + 1} (x[{k}]) has NaN or infinite coordinates")
+        names = [canonical_class(str(v)) for v in labels.tolist()]
+        if not all(names):
+            k = names.index("")
+            raise DatasetFormatError(f"{file}: entry {k + 1} (y[{k}]) has an empty label")
+        source = file.relative_to(root).as_posix()
+
+        def records():
+            for i, (label, landmark) in enumerate(zip(names, points)):
+                yield SampleRecord(
+                    source=source, label=label, row=i + 1, hash=hashlib.sha256(landmark.tobytes()).hexdigest(),
+                    landmarks=landmark,
+                )
+
+        return FormatData(
+            root=root, classes=sort_classes(names), records=records(), default_name=default_name(path),
+            extra_meta={"landmark_file": source},
+        )
