@@ -242,9 +242,7 @@ class HandDetector:
         key = (static, low)
         if key not in self._solutions:
             # Imported here so that importing fingerspell.hands stays light (no TFLite start-up).
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # protobuf deprecation noise from mediapipe 0.10.14
-                import mediapipe.python.solutions.hands as mp_hands
+            import mediapipe.python.solutions.hands as mp_hands
 
             confidence = min(LOW_CONFIDENCE, self.min_detection_confidence) if low else self.min_detection_confidence
             self._solutions[key] = mp_hands.Hands(
@@ -297,7 +295,11 @@ class HandDetector:
             view = self._warp(rgb, matrix, out_size, attempt.border)
         if attempt.clahe:
             view = _clahe(view)
-        result = self._solution(static, attempt.low).process(view)
+        solution = self._solution(static, attempt.low)
+        with warnings.catch_warnings():
+            # mediapipe 0.10.14 calls a deprecated protobuf API on every frame; silence only that.
+            warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
+            result = solution.process(view)
         if not result.multi_hand_landmarks:
             return None
         view_h, view_w = view.shape[:2]

@@ -1,0 +1,246 @@
+"""Benchmark: how many hands `HandDetector` finds on each shared dataset, and how fast.
+
+Reads the shared datasets in place (no import needed), runs the detector over every image
+(or a per-dataset sample with --limit) and prints, per dataset, the found rate, the rate per
+letter (worst first), how many hands each attempt found, and images per second. Writes
+bench/results/hands.json. With --ablation it also runs every attempt on its own over the
+same images, which is how the default attempt order was chosen.
+
+    .venv/bin/python bench/bench_hands.py                       # everything, robust default
+    .venv/bin/python bench/bench_hands.py --plain               # MediaPipe as is, for comparison
+    .venv/bin/python bench/bench_hands.py --limit 200 --ablation --datasets massey
+    .venv/bin/python bench/bench_hands.py --draw massey:pad50 --limit 100   # PNG of retries
+
+Asl-alphabet's `nothing` class has no hand: it is left out of the found rate and reported as
+the false-detection rate instead. Sign-MNIST (28x28 grey) is measured on its test CSV.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import json
+import multiprocessing as mp
+import os
+import random
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+DATASETS = Path(os.environ.get("FINGERSPELL_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
+NO_HAND = {"nothing"}
+
+
+@dataclass
+class Item:
+    dataset: str
+    key: str          # file path, or csv:line for Sign-MNIST
+    label: str
+    hint: tuple[float, float, float, float] | None = None
+    pixels: bytes | None = None  # 28x28 grey for Sign-MNIST
+
+
+def list_items(name: str) -> list[Item]:
+    if name == "massey":
+        root = DATASETS / "massey" / "asl_dataset"
+        return [Item(name, str(p), p.parent.name.upper()) for p in sorted(root.glob("*/*.jpeg"))]
+    if name == "asl-alphabet":
+        root = DATASETS / "asl-alphabet" / "asl_alphabet_train"
+        return [Item(name, str(p), p.parent.name if p.parent.name in ("del", "nothing", "space") else p.parent.name.upper())
+                for p in sorted(root.glob("*/*.jpg"))]
+    if name == "asl-letters":
+        root = DATASETS / "asl-letters" / "train"
+        boxes: dict[str, tuple[float, float, float, float]] = {}
+        with open(root / "_annotations.csv", newline="") as handle:
+            for row in csv.DictReader(handle):
+                boxes[row["filename"]] = tuple(float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax"))  # type: ignore[assignment]
+        return [Item(name, str(p), p.name[0].upper(), boxes.get(p.name)) for p in sorted((root / "images").glob("*.jpg"))]
+    if name == "sign-mnist":
+        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        items = []
+        with gzip.open(DATASETS / "sign-mnist" / "sign_mnist_test.csv.gz", "rt") as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            for line, row in enumerate(reader, start=2):
+                items.append(Item(name, f"sign_mnist_test.csv:{line}", letters[int(row[0])],
+                                  pixels=np.array(row[1:], dtype=np.uint8).tobytes()))
+        return items
+    raise SystemExit(f"unknown dataset {name!r}")
+
+
+def load_image(item: Item) -> np.ndarray:
+    from fingerspell.data.images import read_image
+
+    if item.pixels is not None:
+        return np.frombuffer(item.pixels, dtype=np.uint8).reshape(28, 28)
+    return read_image(item.key)
+
+
+_DETECTORS: dict[str, object] = {}
+
+
+def _worker_init(settings: dict) -> None:
+    from fingerspell.hands import HandDetector
+
+    _DETECTORS["main"] = HandDetector(**settings["detector"])
+    _DETECTORS["ablation"] = {a: HandDetector(model_complexity=settings["detector"]["model_complexity"], attempts=[a])
+                              for a in settings["ablation"]}
+
+
+def _run_one(item: Item) -> dict:
+    image = load_image(item)
+    detector = _DETECTORS["main"]
+    start = time.perf_counter()
+    hand = detector.detect(image, hint_box=item.hint)  # type: ignore[attr-defined]
+    seconds = time.perf_counter() - start
+    out = {"dataset": item.dataset, "key": item.key, "label": item.label, "found": hand is not None,
+           "method": hand.method if hand else None, "seconds": seconds,
+           "landmarks": hand.landmarks.tolist() if hand else None}
+    ablation = {}
+    for name, single in _DETECTORS["ablation"].items():  # type: ignore[union-attr]
+        ablation[name] = single.detect(image, hint_box=item.hint) is not None
+    out["ablation"] = ablation
+    return out
+
+
+def summarise(results: list[dict]) -> dict:
+    hands = [r for r in results if r["label"] not in NO_HAND]
+    empty = [r for r in results if r["label"] in NO_HAND]
+    per_letter: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in hands:
+        per_letter[r["label"]][0] += r["found"]
+        per_letter[r["label"]][1] += 1
+    found = sum(r["found"] for r in hands)
+    seconds = sum(r["seconds"] for r in results)
+    ablation: Counter = Counter()
+    for r in hands:
+        for name, ok in r["ablation"].items():
+            ablation[name] += ok
+    return {
+        "images": len(hands),
+        "found": found,
+        "rate": found / len(hands) if hands else None,
+        "per_letter": {k: {"found": v[0], "images": v[1], "rate": v[0] / v[1]} for k, v in sorted(per_letter.items())},
+        "methods": dict(Counter(r["method"] for r in hands if r["found"]).most_common()),
+        "images_per_second": len(results) / seconds if seconds else None,
+        "ms_per_image": 1000 * seconds / len(results) if results else None,
+        "no_hand_images": len(empty),
+        "false_detections": sum(r["found"] for r in empty),
+        "ablation_rate": {k: ablation[k] / len(hands) for k in sorted(ablation)} if hands else {},
+    }
+
+
+def draw_sheet(results: list[dict], selector: str, path: Path, limit: int = 24) -> None:
+    """A contact sheet of detections found by one attempt (`dataset:method`), to eyeball."""
+    import cv2
+
+    from fingerspell.hands import Hand
+    from fingerspell.hands.draw import draw_hand
+
+    dataset, method = selector.split(":", 1)
+    chosen = [r for r in results if r["dataset"] == dataset and r["method"] == method][:limit]
+    if not chosen:
+        print(f"draw: no detections by {method} in {dataset}")
+        return
+    tiles = []
+    for r in chosen:
+        item = Item(r["dataset"], r["key"], r["label"])
+        if r["key"].startswith("sign_mnist"):
+            continue
+        image = load_image(item)
+        h, w = image.shape[:2]
+        points = np.array(r["landmarks"], dtype=np.float32)
+        px = points[:, :2] * [w, h]
+        hand = Hand(points, None, "?", 0.0, (px[:, 0].min(), px[:, 1].min(), px[:, 0].max(), px[:, 1].max()), method)
+        tile = cv2.resize(draw_hand(image, hand), (200, 200))
+        cv2.putText(tile, r["label"], (5, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 0), 2)
+        tiles.append(tile)
+    cols = 6
+    while len(tiles) % cols:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.hstack(tiles[i:i + cols]) for i in range(0, len(tiles), cols)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    print(f"draw: wrote {path} ({len(chosen)} detections by {method})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="massey,asl-letters,asl-alphabet,sign-mnist")
+    parser.add_argument("--limit", type=int, default=0, help="random images per dataset (0 = all)")
+    parser.add_argument("--plain", action="store_true", help="no retries: MediaPipe as is")
+    parser.add_argument("--no-hint", action="store_true", help="do not pass asl-letters' boxes as hints")
+    parser.add_argument("--attempts", default=None, help="comma-separated attempt order (default: the detector's)")
+    parser.add_argument("--complexity", type=int, default=1)
+    parser.add_argument("--confidence", type=float, default=0.5)
+    parser.add_argument("--ablation", default="", help="comma-separated attempts to run alone on every image")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--draw", action="append", default=[], help="dataset:method contact sheet PNG")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "hands.json"))
+    args = parser.parse_args()
+
+    detector: dict = {"model_complexity": args.complexity, "min_detection_confidence": args.confidence,
+                      "robust": not args.plain}
+    if args.attempts:
+        detector["attempts"] = args.attempts.split(",")
+    settings = {"detector": detector, "ablation": [a for a in args.ablation.split(",") if a]}
+    rng = random.Random(args.seed)
+    items: list[Item] = []
+    for name in args.datasets.split(","):
+        listed = list_items(name)
+        if args.limit and len(listed) > args.limit:
+            listed = rng.sample(listed, args.limit)
+        if args.no_hint:
+            for item in listed:
+                item.hint = None
+        items.extend(listed)
+
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    if args.workers > 1:
+        with mp.get_context("spawn").Pool(args.workers, initializer=_worker_init, initargs=(settings,)) as pool:
+            results = list(tqdm(pool.imap(_run_one, items, chunksize=8), total=len(items), desc="hands"))
+    else:
+        _worker_init(settings)
+        results = [_run_one(item) for item in tqdm(items, desc="hands")]
+    wall = time.perf_counter() - start
+
+    report: dict = {"settings": settings, "limit": args.limit, "wall_seconds": wall,
+                    "images_per_second_wall": len(items) / wall, "datasets": {}}
+    for name in args.datasets.split(","):
+        summary = summarise([r for r in results if r["dataset"] == name])
+        report["datasets"][name] = summary
+        rate = summary["rate"]
+        print(f"\n{name}: {summary['found']}/{summary['images']} hands found = {100 * rate:.2f}%  "
+              f"({summary['ms_per_image']:.1f} ms/image, {summary['images_per_second']:.1f} images/s per worker)")
+        if summary["no_hand_images"]:
+            print(f"  'nothing' images with a hand reported: {summary['false_detections']}/{summary['no_hand_images']}")
+        worst = sorted(summary["per_letter"].items(), key=lambda kv: kv[1]["rate"])[:6]
+        print("  worst letters: " + ", ".join(f"{k} {100 * v['rate']:.1f}% ({v['found']}/{v['images']})" for k, v in worst))
+        print("  found by: " + ", ".join(f"{k} {v}" for k, v in summary["methods"].items()))
+        if summary["ablation_rate"]:
+            print("  each attempt alone: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in summary["ablation_rate"].items()))
+    print(f"\nall: {len(items)} images in {wall:.0f} s = {len(items) / wall:.1f} images/s with {args.workers} worker(s)")
+    from fingerspell.atomic import write_json
+
+    write_json(args.out, report)
+    print(f"wrote {args.out}")
+    misses = Path(args.out).with_suffix(".misses.txt")
+    misses.write_text("\n".join(f"{r['dataset']}\t{r['label']}\t{r['key']}" for r in results
+                                if not r["found"] and r["label"] not in NO_HAND) + "\n")
+    for selector in args.draw:
+        draw_sheet(results, selector, Path(args.out).parent / f"hands-{selector.replace(':', '-')}.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
