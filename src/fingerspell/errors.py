@@ -56,3 +56,7 @@ class BundleError(FingerspellError):
 
 class SourceError(FingerspellError):
     """A prediction source (image, folder, video, camera) cannot be opened."""
+
+
+class ExportError(FingerspellError):
+    """An exported model disagrees with PyTorch, or the export itself failed."""

@@ -1,0 +1,508 @@
+"""One predictor for images, folders, globs, videos, cameras and arrays.
+
+    from fingerspell.infer import Predictor
+    for p in Predictor().predict("photos/"):          # the bundled default model
+        print(p.source, p.letter, p.confidence)
+
+Pipeline per frame: decode -> hands (MediaPipe) -> features (landmark bundles) or crop
+(image bundles) -> model (onnxruntime) -> smoothing + spelling (video and camera only).
+Every stage is timed into `Prediction.timings` (milliseconds).
+
+The inference path never imports torch: a bundle is ONNX + JSON, run by onnxruntime on the CPU.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from fingerspell.errors import BundleError, FingerspellError
+from fingerspell.export.bundle import Bundle, check_model_matches
+from fingerspell.infer.smoothing import LetterSmoother
+from fingerspell.infer.sources import Frame, Source, load_image_frame, open_source
+from fingerspell.infer.speller import Commit, Speller
+
+STAGES = ("decode", "hands", "features", "model", "smoothing", "total")
+# Margin around the detected hand box for image bundles that crop the hand, as a fraction of
+# the box's longer side on each side (kept in the manifest as input.margin when the export set it).
+DEFAULT_CROP_MARGIN = 0.2
+# Hand-skeleton connections (MediaPipe's 21-point layout), for drawing without importing MediaPipe.
+HAND_CONNECTIONS = (
+    (0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11),
+    (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20),
+)
+
+
+@dataclass
+class Prediction:
+    """What the predictor says about one image or video frame.
+
+    letter: the answer: for still images the top-1 class when a hand was found and its
+        probability reaches `conf`; for video / camera the smoothed, stable letter (None =
+        no hand, or nothing stable yet).
+    raw_letter: the per-frame top-1 above `conf` before smoothing (same as `letter` for images).
+    confidence: probability of `letter` (averaged for video), 0 when letter is None.
+    top5: [(class, probability), ...] of this frame, best first.
+    text / commits: for video and camera, the spelled text so far and what this frame added.
+    timings: milliseconds per stage (decode, hands, features, model, smoothing, total).
+    """
+
+    source: str
+    frame_index: int
+    timestamp: float | None
+    letter: str | None
+    confidence: float
+    top5: list[tuple[str, float]]
+    raw_letter: str | None = None
+    hand_box: tuple[float, float, float, float] | None = None
+    landmarks: np.ndarray | None = None
+    handedness: str | None = None
+    hand_score: float | None = None
+    hand_method: str | None = None
+    image_size: tuple[int, int] | None = None  # (width, height)
+    timings: dict[str, float] = field(default_factory=dict)
+    text: str | None = None
+    commits: list[Commit] = field(default_factory=list)
+    error: str | None = None
+    probabilities: np.ndarray | None = field(default=None, repr=False)
+    image: np.ndarray | None = field(default=None, repr=False)  # only with keep_image=True
+
+    @property
+    def hand(self) -> bool:
+        return self.hand_box is not None
+
+    def to_dict(self, landmarks: bool = True) -> dict[str, Any]:
+        """JSON-safe record (no numpy types; landmarks as nested lists rounded to 1e-4)."""
+        data: dict[str, Any] = {
+            "source": self.source,
+            "frame": self.frame_index,
+            "time": None if self.timestamp is None else round(float(self.timestamp), 4),
+            "letter": self.letter,
+            "confidence": round(float(self.confidence), 4),
+            "raw_letter": self.raw_letter,
+            "top5": [[name, round(float(p), 4)] for name, p in self.top5],
+            "hand": self.hand,
+            "hand_box": None if self.hand_box is None else [round(float(v), 1) for v in self.hand_box],
+            "handedness": self.handedness,
+            "hand_score": None if self.hand_score is None else round(float(self.hand_score), 4),
+            "hand_method": self.hand_method,
+            "image_size": None if self.image_size is None else list(self.image_size),
+            "timings_ms": {k: round(float(v), 3) for k, v in self.timings.items()},
+        }
+        if landmarks:
+            data["landmarks"] = None if self.landmarks is None else np.round(self.landmarks, 4).tolist()
+        if self.text is not None:
+            data["text"] = self.text
+            data["commits"] = [c.to_dict() for c in self.commits]
+        if self.error is not None:
+            data["error"] = self.error
+        return data
+
+    def draw(self, image: np.ndarray | None = None, fps: float | None = None) -> np.ndarray:
+        """A copy of `image` (RGB; default the kept frame) with the hand box, skeleton, letter,
+        top-5 bars and, for streams, the spelled text. Raises FingerspellError with no image."""
+        if image is None:
+            image = self.image
+        if image is None:
+            raise FingerspellError(f"{self.source}: no image to draw on (predict with keep_image=True)")
+        return draw_prediction(image, self, fps=fps)
+
+
+def draw_prediction(image: np.ndarray, p: Prediction, fps: float | None = None) -> np.ndarray:
+    """Annotate a copy of an RGB image with one prediction (see Prediction.draw)."""
+    canvas = np.ascontiguousarray(image.copy())
+    if canvas.ndim == 2:
+        canvas = cv2.cvtColor(canvas, cv2.COLOR_GRAY2RGB)
+    h, w = canvas.shape[:2]
+    scale = max(0.4, min(w, h) / 640)
+    thick = max(1, int(round(2 * scale)))
+    green, white, yellow, grey = (40, 220, 60), (255, 255, 255), (255, 210, 0), (120, 120, 120)
+    if p.landmarks is not None:
+        pts = (np.asarray(p.landmarks)[:, :2] * np.array([w, h])).astype(int)
+        for a, b in HAND_CONNECTIONS:
+            cv2.line(canvas, tuple(int(v) for v in pts[a]), tuple(int(v) for v in pts[b]), white, thick, cv2.LINE_AA)
+        for pt in pts:
+            cv2.circle(canvas, tuple(int(v) for v in pt), thick + 1, (230, 40, 40), -1, cv2.LINE_AA)
+    if p.hand_box is not None:
+        x0, y0, x1, y1 = (int(round(v)) for v in p.hand_box)
+        cv2.rectangle(canvas, (x0, y0), (x1, y1), green, thick)
+        label = f"{p.letter} {p.confidence:.2f}" if p.letter else "?"
+        size = 1.2 * scale
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, size, thick + 1)
+        ty = max(th + 4, y0 - 6)
+        cv2.rectangle(canvas, (x0, ty - th - 4), (x0 + tw + 6, ty + base), green, -1)
+        cv2.putText(canvas, label, (x0 + 3, ty), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), thick + 1, cv2.LINE_AA)
+    else:
+        cv2.putText(canvas, "no hand", (int(10 * scale), int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.8 * scale, yellow, thick, cv2.LINE_AA)
+    # Top-5 bars, top right.
+    bar_w, bar_h = int(120 * scale), int(16 * scale)
+    x_left = w - bar_w - int(40 * scale)
+    for i, (name, prob) in enumerate(p.top5[:5]):
+        y = int(10 * scale) + i * (bar_h + int(4 * scale))
+        cv2.rectangle(canvas, (x_left, y), (x_left + bar_w, y + bar_h), grey, 1)
+        cv2.rectangle(canvas, (x_left, y), (x_left + int(bar_w * float(prob)), y + bar_h), green if i == 0 else yellow, -1)
+        cv2.putText(canvas, f"{name}", (x_left - int(34 * scale), y + bar_h - 2), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.5 * scale, white, 1, cv2.LINE_AA)
+        cv2.putText(canvas, f"{prob:.2f}", (x_left + bar_w + 3, y + bar_h - 2), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.4 * scale, white, 1, cv2.LINE_AA)
+    bottom = h - int(12 * scale)
+    if p.text is not None:
+        cv2.rectangle(canvas, (0, bottom - int(30 * scale)), (w, h), (0, 0, 0), -1)
+        cv2.putText(canvas, p.text[-40:] + "_", (int(10 * scale), bottom), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.9 * scale, white, thick, cv2.LINE_AA)
+    if fps is not None:
+        cv2.putText(canvas, f"{fps:.0f} fps", (int(10 * scale), int(60 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.6 * scale, white, 1, cv2.LINE_AA)
+    return canvas
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max()
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def _is_probabilities(values: np.ndarray) -> bool:
+    return bool(values.min() >= 0.0 and abs(float(values.sum()) - 1.0) < 1e-3)
+
+
+class Predictor:
+    """Recognise letters with a bundle (ONNX model + manifest).
+
+    bundle: a bundle folder, a loaded `Bundle`, or None for the default shipped in the package.
+    conf: a letter below this probability is reported as None.
+    classes: keep only these classes (others are masked out and the rest renormalised).
+    mode: "auto" (tracking for video / camera, still-image detection otherwise), "image" or
+        "video" to force one hand-detector mode for every source.
+    threads: onnxruntime intra-op threads (default 1: the models are small; a second thread
+        only adds synchronisation, and MediaPipe runs on the other core).
+    smoother / speller: keyword settings for `LetterSmoother` / `Speller` on streams.
+
+    Raises BundleError for a missing or invalid bundle, FingerspellError for an unknown class.
+    """
+
+    def __init__(
+        self,
+        bundle: str | Path | Bundle | None = None,
+        conf: float = 0.5,
+        classes: Sequence[str] | None = None,
+        mode: str = "auto",
+        threads: int | None = None,
+        smoother: dict[str, Any] | None = None,
+        speller: dict[str, Any] | None = None,
+        model_complexity: int | None = None,
+        robust: bool | None = None,
+    ):
+        if mode not in ("auto", "image", "video"):
+            raise FingerspellError(f"unknown predictor mode {mode!r}: use auto, image or video")
+        if not 0.0 <= conf <= 1.0:
+            raise FingerspellError(f"--conf must be between 0 and 1, got {conf}")
+        if bundle is None:
+            from fingerspell.home import default_bundle_dir
+
+            bundle = default_bundle_dir()
+            if not (Path(bundle) / "bundle.json").is_file():
+                raise BundleError(f"{bundle}: the default model bundle is not installed (pass --model BUNDLE)")
+        self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
+        self.labels = list(self.bundle.labels)
+        self.conf = float(conf)
+        self.mode = mode
+        self.threads = threads or 1
+        self.smoother_options = dict(smoother or {})
+        self.speller_options = dict(speller or {})
+        self.model_complexity = self.bundle.hands.model_complexity if model_complexity is None else model_complexity
+        self.robust = self.bundle.hands.robust if robust is None else robust
+        self._mask: np.ndarray | None = None
+        self.classes: list[str] | None = None
+        if classes:
+            lookup = {name.lower(): name for name in self.labels}
+            chosen = []
+            for name in classes:
+                key = str(name).strip().lower()
+                if key not in lookup:
+                    raise FingerspellError(
+                        f"class {name!r} is not in the model's labels ({', '.join(self.labels)})"
+                    )
+                chosen.append(lookup[key])
+            self.classes = chosen
+            self._mask = np.array([name in chosen for name in self.labels], dtype=bool)
+        self._session = self._open_session()
+        self._input_name = self._session.get_inputs()[0].name
+        self._detectors: dict[str, Any] = {}
+        self._features = None
+        if self.bundle.input.kind == "landmarks":
+            self._features = self._load_features()
+
+    # ---- set-up -----------------------------------------------------------------------------
+    def _open_session(self) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(self.bundle.model_path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+            raise BundleError(f"{self.bundle.model_path}: onnxruntime cannot load the model ({exc})") from None
+        check_model_matches(self.bundle, session)
+        return session
+
+    def _load_features(self) -> Any:
+        from fingerspell.hands import features as features_module
+
+        wanted = self.bundle.input.features
+        have = getattr(features_module, "FEATURES_VERSION", None)
+        if wanted != have:
+            raise BundleError(
+                f"{self.bundle.manifest_path}: model wants landmark features {wanted!r}, "
+                f"this fingerspell computes {have!r} (re-export the model)"
+            )
+        return features_module.landmark_features
+
+    def detector(self, mode: str) -> Any:
+        """The hand detector for "image" or "video" mode, made on first use."""
+        if mode not in self._detectors:
+            from fingerspell.hands import HandDetector
+
+            self._detectors[mode] = HandDetector(
+                mode=mode,
+                model_complexity=self.model_complexity,
+                min_detection_confidence=self.bundle.hands.min_detection_confidence,
+                robust=self.robust,
+            )
+        return self._detectors[mode]
+
+    def close(self) -> None:
+        for detector in self._detectors.values():
+            detector.close()
+        self._detectors.clear()
+
+    def __enter__(self) -> "Predictor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def reset_stream(self) -> None:
+        """Forget tracking state (call between unrelated videos when mode='video')."""
+        if "video" in self._detectors:
+            self._detectors.pop("video").close()
+
+    # ---- the model alone --------------------------------------------------------------------
+    def run_model(self, batch: np.ndarray) -> np.ndarray:
+        """Run the ONNX model on a prepared float32 batch; returns logits [N, classes]."""
+        return self._session.run(None, {self._input_name: batch})[0]
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """Softmax (unless the model outputs probabilities already) with the class filter applied."""
+        values = np.asarray(logits, dtype=np.float64).reshape(-1)
+        probs = values if _is_probabilities(values) else _softmax(values)
+        if self._mask is not None:
+            probs = np.where(self._mask, probs, 0.0)
+            total = probs.sum()
+            probs = probs / total if total > 0 else probs
+        return probs
+
+    # ---- inputs -----------------------------------------------------------------------------
+    def _landmark_input(self, hand: Any, width: int, height: int) -> np.ndarray:
+        vector = np.asarray(self._features(hand.landmarks, hand.handedness, (width, height)), dtype=np.float32)
+        return vector.reshape(1, -1)
+
+    def _image_input(self, rgb: np.ndarray, hand: Any | None) -> np.ndarray:
+        spec = self.bundle.input
+        height, width = rgb.shape[:2]
+        if spec.crop == "hand" and hand is not None:
+            x0, y0, x1, y1 = hand.box
+            margin = float(self.bundle.extra.get("crop_margin", DEFAULT_CROP_MARGIN))
+            side = max(x1 - x0, y1 - y0) * (1 + 2 * margin)
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        else:
+            side = min(width, height)
+            cx, cy = width / 2, height / 2
+        side = max(side, 8.0)
+        out_h, out_w = spec.size
+        # One affine warp crops, pads (black outside the image) and resizes in one step.
+        sx, sy = out_w / side, out_h / side
+        matrix = np.array([[sx, 0, out_w / 2 - sx * cx], [0, sy, out_h / 2 - sy * cy]], dtype=np.float64)
+        crop = cv2.warpAffine(rgb, matrix, (out_w, out_h), flags=cv2.INTER_AREA if sx < 1 else cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+        if spec.channels == 1:
+            pixels = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32)[None] / 255.0
+        else:
+            pixels = crop.astype(np.float32).transpose(2, 0, 1) / 255.0
+        norm = self.bundle.normalisation or {"mean": [0.0], "std": [1.0]}
+        mean = np.asarray(norm["mean"], dtype=np.float32).reshape(-1, 1, 1)
+        std = np.asarray(norm["std"], dtype=np.float32).reshape(-1, 1, 1)
+        return ((pixels - mean) / std)[None].astype(np.float32)
+
+    # ---- one frame --------------------------------------------------------------------------
+    def predict_frame(self, frame: Frame, mode: str = "image", keep_image: bool = False) -> Prediction:
+        """Recognise the letter in one frame with the given hand-detector mode (no smoothing)."""
+        start = time.perf_counter()
+        timings = {stage: 0.0 for stage in STAGES}
+        timings["decode"] = frame.decode_ms
+        if frame.image is None:
+            timings["total"] = frame.decode_ms
+            return Prediction(frame.source, frame.index, frame.timestamp, None, 0.0, [], timings=timings,
+                              error=frame.error or "no image")
+        rgb = frame.image
+        height, width = rgb.shape[:2]
+        hand = None
+        needs_hand = not (self.bundle.input.kind == "image" and self.bundle.input.crop == "center")
+        if needs_hand:
+            t = time.perf_counter()
+            hand = self.detector(mode).detect(rgb)
+            timings["hands"] = (time.perf_counter() - t) * 1000
+        probs = None
+        if hand is not None or not needs_hand:
+            t = time.perf_counter()
+            if self.bundle.input.kind == "landmarks":
+                batch = self._landmark_input(hand, width, height)
+            else:
+                batch = self._image_input(rgb, hand)
+            timings["features"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            logits = self.run_model(batch)
+            probs = self.probabilities(logits)
+            timings["model"] = (time.perf_counter() - t) * 1000
+        top5: list[tuple[str, float]] = []
+        letter, confidence = None, 0.0
+        if probs is not None:
+            order = np.argsort(-probs)[:5]
+            top5 = [(self.labels[i], float(probs[i])) for i in order if probs[i] > 0 or self._mask is None]
+            if probs[order[0]] >= self.conf:
+                letter, confidence = self.labels[order[0]], float(probs[order[0]])
+        timings["total"] = frame.decode_ms + (time.perf_counter() - start) * 1000
+        return Prediction(
+            source=frame.source,
+            frame_index=frame.index,
+            timestamp=frame.timestamp,
+            letter=letter,
+            confidence=confidence,
+            top5=top5,
+            raw_letter=letter,
+            hand_box=None if hand is None else tuple(float(v) for v in hand.box),
+            landmarks=None if hand is None else hand.landmarks,
+            handedness=None if hand is None else hand.handedness,
+            hand_score=None if hand is None else float(hand.score),
+            hand_method=None if hand is None else hand.method,
+            image_size=(width, height),
+            timings=timings,
+            probabilities=probs,
+            image=rgb if keep_image else None,
+        )
+
+    def predict_image(self, image: np.ndarray) -> Prediction:
+        """One in-memory RGB image (still-image detection)."""
+        return next(iter(self.predict(image)))
+
+    # ---- streams ----------------------------------------------------------------------------
+    def predict(
+        self,
+        source: Any,
+        keep_image: bool = False,
+        limit: int | None = None,
+        workers: int | None = 1,
+    ) -> Iterator[Prediction]:
+        """Stream predictions for a source (see `sources.open_source` for what it accepts).
+
+        Video files and cameras are tracked, smoothed and spelled (each Prediction carries
+        the text so far); still images are recognised one by one. `workers` > 1 spreads a
+        folder over that many processes (each with its own hand detector), in order.
+
+        Raises SourceError / CorruptImageError when the source cannot be opened.
+        """
+        src = source if isinstance(source, Source) else open_source(source, limit=limit)
+        if src.is_stream:
+            yield from self._predict_stream(src, keep_image, limit)
+            return
+        count = src.size() or 0
+        if workers and workers > 1 and count >= 2 * workers and hasattr(src, "paths"):
+            yield from self._predict_parallel(src.paths, workers, keep_image)
+            return
+        mode = "video" if self.mode == "video" else "image"
+        for frame in src:
+            yield self.predict_frame(frame, mode=mode, keep_image=keep_image)
+
+    def _predict_stream(self, src: Source, keep_image: bool, limit: int | None) -> Iterator[Prediction]:
+        mode = "image" if self.mode == "image" else "video"
+        fps = src.fps or 30.0
+        self.reset_stream()
+        smoother = LetterSmoother(self.labels, **{"enter": self.conf, **self.smoother_options})
+        speller = Speller(**self.speller_options)
+        for frame in src:
+            if limit and frame.index >= limit:
+                break
+            prediction = self.predict_frame(frame, mode=mode, keep_image=keep_image)
+            t = time.perf_counter()
+            state = smoother.update(prediction.probabilities)
+            commits = speller.update(state, prediction.hand_box, frame.index, frame.timestamp)
+            prediction.letter = state.letter
+            prediction.confidence = state.confidence
+            prediction.text = speller.text
+            prediction.commits = commits
+            smoothing_ms = (time.perf_counter() - t) * 1000
+            prediction.timings["smoothing"] = smoothing_ms
+            prediction.timings["total"] += smoothing_ms
+            yield prediction
+        self.last_speller = speller
+        self.last_smoother = smoother
+        self.last_fps = fps
+
+    def _predict_parallel(self, paths: list[Path], workers: int, keep_image: bool) -> Iterator[Prediction]:
+        import multiprocessing as mp
+
+        # Spawn, not fork: MediaPipe's graph threads do not survive a fork of a process that
+        # has already started them.
+        context = mp.get_context("spawn")
+        settings = {
+            "bundle": str(self.bundle.path),
+            "conf": self.conf,
+            "classes": self.classes,
+            "mode": "image",
+            "model_complexity": self.model_complexity,
+            "robust": self.robust,
+        }
+        jobs = [(str(p), i, keep_image) for i, p in enumerate(paths)]
+        with context.Pool(workers, initializer=_worker_init, initargs=(settings,)) as pool:
+            yield from pool.imap(_worker_predict, jobs, chunksize=4)
+
+
+# Worker-process state for folder predictions (one Predictor per process).
+_WORKER: Predictor | None = None
+
+
+def _worker_init(settings: dict[str, Any]) -> None:
+    global _WORKER
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER = Predictor(**settings)
+
+
+def _worker_predict(job: tuple[str, int, bool]) -> Prediction:
+    path, index, keep_image = job
+    if _WORKER is None:  # pragma: no cover - initializer always runs first
+        raise FingerspellError("worker not initialised")
+    frame = load_image_frame(Path(path), index)
+    prediction = _WORKER.predict_frame(frame, mode="image", keep_image=keep_image)
+    prediction.probabilities = None  # not needed across the process boundary
+    return prediction
+
+
+def summarise_stream(predictions: Iterable[Prediction], fps: float) -> dict[str, Any]:
+    """Summary of a finished stream: text, committed letters with times, switches per second."""
+    from fingerspell.infer.smoothing import count_switches
+
+    letters = [p.letter for p in predictions]
+    seconds = len(letters) / fps if fps else math.nan
+    return {"frames": len(letters), "seconds": seconds, "switches": count_switches(letters)}
