@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--json", action="store_true", help="print the full report as JSON")
     c.add_argument("--near-threshold", type=int, default=None, metavar="BITS",
                    help="Hamming distance (of 64 pHash bits) at or below which two images are near-duplicates "
-                   "(default 6)")
+                   "(default 4; higher finds looser look-alikes)")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(func=run_check)
 
