@@ -158,3 +158,26 @@ def test_cli_split_and_loso(imported: Path, fs_home: Path, capsys) -> None:
     assert "error: --val 0.6 + --test 0.6 leave nothing for train" in capsys.readouterr().err
     with Dataset.load("massey") as ds:
         assert ds.meta["split"]["by"] == "group" and ds.meta["split"]["seed"] == 2
+
+
+def test_keep_test_keeps_the_downloads_test_split(datasets_root: Path) -> None:
+    import gzip
+
+    from fingerspell.data import SampleRecord
+
+    records = []
+    for split in ("train", "test"):
+        with gzip.open(datasets_root / "sign-mnist" / f"sign_mnist_{split}.csv.gz", "rt") as f:
+            next(f)
+            for line_no, line in zip(range(2, 122), f):
+                values = [int(v) for v in line.split(",")]
+                records.append(SampleRecord(source=f"sign_mnist_{split}.csv.gz", row=line_no, split=split,
+                                            label="ABCDEFGHIJKLMNOPQRSTUVWXYZ"[values[0]], width=28, height=28,
+                                            pixels=bytes(values[1:])))
+    ds = Dataset.create("mnist-bit", root=datasets_root / "sign-mnist", format="sign-mnist",
+                        classes=sorted({r.label for r in records}), records=records)
+    summary = split_dataset(ds, by="random", val=0.2, test=0.3, keep_test=True, seed=0)
+    assert {s.id for s in ds.samples(split="test")} == {s.id for s in ds.samples() if s.original_split == "test"}
+    assert summary.counts["test"] == 120 and summary.counts["train"] + summary.counts["val"] == 120
+    assert all(s.original_split == "train" for s in ds.samples(split="val"))
+    assert 0.15 < summary.counts["val"] / 120 < 0.3

@@ -69,6 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same split")
     s.add_argument("--per-class", type=int, default=None, metavar="N",
                    help="use only N random samples per class (the others get no split)")
+    s.add_argument("--keep-test", action="store_true",
+                   help="keep the download's own test split (Sign-MNIST's test CSV) and cut only train/val from the rest")
     s.add_argument("--loso", action="store_true",
                    help="write leave-one-group-out folds (one per signer/group) instead of a split")
     s.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -118,8 +120,10 @@ def run_query(args: argparse.Namespace) -> int:
         if args.sheet:
             from fingerspell.data.sheet import contact_sheet
 
-            sql_samples = query(ds, args.expr, limit=None)
-            info = contact_sheet(ds, sql_samples, args.sheet, limit=args.sheet_max, title=args.expr)
+            sql, params = compile_query(args.expr)
+            # streamed: the sheet only keeps the first --sheet-max samples and counts the rest
+            info = contact_sheet(ds, ds.samples(where=sql, params=params), args.sheet,
+                                 limit=args.sheet_max, title=args.expr)
             msg = f"contact sheet: {info.path} ({info.shown} images" + (f", {info.more} more not shown)" if info.more else ")")
             print(msg, file=sys.stderr if args.json else sys.stdout)
     return 0
@@ -153,6 +157,7 @@ def run_split(args: argparse.Namespace) -> int:
                 for f in folds:
                     print(f"  fold {f.name:<10} test {f.test:>6}  train {f.train:>6}  classes in test {f.test_classes}")
             return 0
-        summary = split_dataset(ds, by=args.by, val=args.val, test=args.test, seed=args.seed, per_class=args.per_class)
+        summary = split_dataset(ds, by=args.by, val=args.val, test=args.test, seed=args.seed,
+                                per_class=args.per_class, keep_test=args.keep_test)
     print(json.dumps(summary.to_dict(), indent=2) if args.json else summary.summary())
     return 0

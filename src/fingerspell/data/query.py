@@ -294,7 +294,9 @@ def query(dataset: Any, expr: str, limit: int | None = None) -> list:
     Raises QuerySyntaxError for a bad expression.
     """
     sql, params = compile_query(expr)
-    out = []
+    out: list = []
+    if limit is not None and limit <= 0:
+        return out
     for sample in dataset.samples(where=sql, params=params):
         out.append(sample)
         if limit is not None and len(out) >= limit:

@@ -104,8 +104,12 @@ def split_dataset(
     test: float = 0.15,
     seed: int = 0,
     per_class: int | None = None,
+    keep_test: bool = False,
 ) -> SplitSummary:
     """Assign every (non-removed) sample of `dataset` to train / val / test / None and store it.
+
+    `keep_test=True` keeps the download's own test split (`original_split == "test"`, as
+    Sign-MNIST ships) as test and cuts only train / val from the rest; `test` is then ignored.
 
     Raises FingerspellError for bad fractions, an unknown method, or `by="group"` on a
     dataset without groups (Sign-MNIST, asl-alphabet, landmarks have no signer column).
@@ -115,8 +119,16 @@ def split_dataset(
     if not samples:
         raise FingerspellError(f"dataset {dataset.name!r} has no samples to split")
     rng = np.random.default_rng(seed)
-    fractions = {"train": 1 - val - test, "val": val, "test": test}
     notes: list[str] = []
+    held_test: set[int] = set()
+    if keep_test:
+        held_test = {s.id for s in samples if s.original_split == "test"}
+        if not held_test:
+            raise FingerspellError(f"dataset {dataset.name!r} came without a test split; drop --keep-test")
+        notes.append(f"kept the original test split ({len(held_test)} samples); --test ignored")
+        test = 0.0
+    fractions = {"train": 1 - val - test, "val": val, "test": test}
+    all_samples, samples = samples, [s for s in samples if s.id not in held_test]
 
     by_label: dict[str, list[int]] = defaultdict(list)
     label_of = {}
@@ -135,6 +147,9 @@ def split_dataset(
         selected.update(ids)
 
     assignment: dict[int, str | None] = {s.id: None for s in samples}
+    assignment.update({sid: "test" for sid in held_test})
+    label_of.update({s.id: s.label for s in all_samples})
+    labels = sorted(set(label_of.values()))
     groups_by_split: dict[str, list[str]] = {}
     if by == "random":
         for label in labels:
@@ -181,7 +196,7 @@ def split_dataset(
         class_counts=class_counts, groups=groups_by_split, notes=notes,
     )
     dataset.set_meta("split", {"by": by, "val": val, "test": test, "seed": seed, "per_class": per_class,
-                               "counts": summary.counts})
+                               "keep_test": keep_test, "counts": summary.counts})
     return summary
 
 
