@@ -60,3 +60,7 @@ class SourceError(FingerspellError):
 
 class ExportError(FingerspellError):
     """An exported model disagrees with PyTorch, or the export itself failed."""
+
+
+class DisplayError(FingerspellError):
+    """No window can be shown (headless OpenCV build, or no display)."""

@@ -8,6 +8,7 @@ image) or a list of image paths. Every source yields `Frame`s one at a time, so 
 from __future__ import annotations
 
 import glob as globlib
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,14 @@ import numpy as np
 
 from fingerspell.data.images import IMAGE_SUFFIXES, read_image
 from fingerspell.errors import CorruptImageError, SourceError
+
+# OpenCV and FFmpeg print their own warnings (V4L "can't open camera by index", "moov atom
+# not found") before we can say the same thing in one clear line: keep them quiet.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+try:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+except AttributeError:  # builds without the logging module
+    pass
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".mjpeg", ".y4m"}
 GLOB_CHARS = set("*?[")
@@ -292,22 +301,32 @@ def open_source(spec: Any, limit: int | None = None) -> Source:
 
 
 def _spread(paths: list[Path], limit: int) -> list[Path]:
-    """The first `limit` paths, taken across sub-folders rather than all from the first one.
+    """`limit` of `paths`, spread evenly over their folders and within each folder.
 
-    `--limit 40` on a dataset with one folder per letter should show many letters, not 40
-    pictures of the digit 0: take paths round-robin over their parent folders, keep path order.
+    `--limit 40` on a dataset with one folder per letter should show many letters and many
+    signers, not 40 pictures of the digit 0: every folder gets an equal share (the first
+    folders one more when it does not divide), taken at even steps through the folder.
     """
     if limit >= len(paths):
         return paths
     groups: dict[Path, list[Path]] = {}
     for p in paths:
         groups.setdefault(p.parent, []).append(p)
-    if len(groups) == 1:
-        return paths[:limit]
+    folders = list(groups.values())
+    quotas = [0] * len(folders)
+    left = limit
+    while left > 0:  # hand out one at a time so small folders give their spare share away
+        progress = False
+        for i, group in enumerate(folders):
+            if left and quotas[i] < len(group):
+                quotas[i] += 1
+                left -= 1
+                progress = True
+        if not progress:
+            break
     chosen: list[Path] = []
-    queues = [list(reversed(g)) for g in groups.values()]
-    while len(chosen) < limit:
-        for queue in queues:
-            if queue and len(chosen) < limit:
-                chosen.append(queue.pop())
+    for group, quota in zip(folders, quotas):
+        if quota:
+            steps = np.linspace(0, len(group) - 1, quota).round().astype(int)
+            chosen.extend(group[i] for i in sorted(set(steps.tolist())))
     return sorted(chosen)

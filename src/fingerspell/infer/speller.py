@@ -37,7 +37,9 @@ class Commit:
     time: float | None  # seconds from the start of the stream
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["time"] = None if self.time is None else round(float(self.time), 4)
+        return data
 
 
 @dataclass
