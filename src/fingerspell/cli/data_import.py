@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_import)
 
-    p = subparsers.add_parser("list", help="list imported datasets", description="List the datasets in FINGERSPELL_HOME.")
+    p = subparsers.add_parser("list", help="list imported datasets", description="List the datasets imported into FINGERSPELL_HOME/datasets with their format, "
+                               "number of samples and classes, and splits.")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p.set_defaults(func=cmd_list)
 
