@@ -181,3 +181,14 @@ def test_keep_test_keeps_the_downloads_test_split(datasets_root: Path) -> None:
     assert summary.counts["test"] == 120 and summary.counts["train"] + summary.counts["val"] == 120
     assert all(s.original_split == "train" for s in ds.samples(split="val"))
     assert 0.15 < summary.counts["val"] / 120 < 0.3
+
+
+def test_check_reports_photos_straddling_a_random_split_but_not_a_grouped_one(imported: Path, fs_home: Path) -> None:
+    from fingerspell.data.check import check
+
+    ds = _open(imported, fs_home, "letters")
+    split_dataset(ds, by="random", seed=0)
+    straddling = check(ds, progress=False).split_groups
+    assert len(straddling) > 100  # augmented copies of one photo on both sides
+    split_dataset(ds, by="group", seed=0)
+    assert check(ds, progress=False).split_groups == {}

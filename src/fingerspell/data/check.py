@@ -15,6 +15,7 @@ band value are compared -- not all n^2 pairs.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -76,6 +77,8 @@ class CheckReport:
     exact_groups: list[list[int]] = field(default_factory=list)
     near_pairs: list[DuplicatePair] = field(default_factory=list)
     exact_pairs: list[DuplicatePair] = field(default_factory=list)
+    # signer / source-photo groups with samples on more than one split (group -> splits)
+    split_groups: dict[str, list[str]] = field(default_factory=dict)
     hashed: int = 0  # perceptual hashes computed this time (the rest came from the index)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -94,6 +97,7 @@ class CheckReport:
         out["exact-duplicate-samples"] = sum(len(g) for g in self.exact_groups)
         out["near-duplicate-pairs"] = len(self.near_pairs)
         out["leak-pairs"] = len(self.leaks)
+        out["groups-across-splits"] = len(self.split_groups)
         return out
 
     def leak_counts(self) -> dict[str, int]:
@@ -125,6 +129,7 @@ class CheckReport:
             "exact_duplicate_groups": cap(self.exact_groups),
             "near_duplicate_pairs": [pair(p) for p in cap(self.near_pairs)],
             "leaks": [pair(p) for p in cap(self.leaks)],
+            "groups_across_splits": dict(itertools.islice(self.split_groups.items(), limit)),
             "hashed": self.hashed,
             "seconds": round(self.seconds, 3),
             "notes": self.notes,
@@ -159,6 +164,11 @@ class CheckReport:
         lines.append(f"  leaks (duplicate pairs on different splits): {len(leaks)}" + (f" ({by_split})" if by_split else ""))
         for p in leaks[:examples]:
             lines.append(f"      {p.a} [{p.split_a}] {'==' if p.kind == 'exact' else '~'} {p.b} [{p.split_b}] ({p.kind})")
+        if self.split_groups:
+            shown = ", ".join(f"{g} ({'/'.join(s)})" for g, s in itertools.islice(self.split_groups.items(), examples))
+            more = f", ... {len(self.split_groups) - examples} more" if len(self.split_groups) > examples else ""
+            lines.append(f"  signers / source photos on more than one split: {len(self.split_groups)}: {shown}{more}"
+                         " (`data split --by group` keeps them apart)")
         for note in self.notes:
             lines.append(f"  note: {note}")
         return "\n".join(lines)
@@ -356,6 +366,11 @@ def check(dataset: Any, near_threshold: int = DEFAULT_NEAR_THRESHOLD, progress: 
 
     _check_metadata(samples, sizes, classes, report)
     _find_duplicates(samples, content_hash, phashes, near_threshold, report)
+    splits_of_group: dict[str, set[str]] = defaultdict(set)
+    for s in samples:
+        if s.signer is not None and s.split is not None:
+            splits_of_group[s.signer].add(s.split)
+    report.split_groups = {g: sorted(v) for g, v in sorted(splits_of_group.items()) if len(v) > 1}
     report.problems.sort(key=lambda p: (PROBLEM_KINDS.index(p.kind), p.sample_id))
     report.seconds = time.perf_counter() - started
     return report
