@@ -12,7 +12,6 @@ across splits under a random split versus a split grouped by source photo.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
