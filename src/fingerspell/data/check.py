@@ -290,7 +290,8 @@ def _progress(items: list, enabled: bool, desc: str) -> Iterator:
         return iter(items)
     from tqdm import tqdm
 
-    return iter(tqdm(items, desc=desc, unit="img", leave=False))
+    # disable=None: a bar on a terminal, silent in pipes and logs
+    return iter(tqdm(items, desc=desc, unit="img", leave=False, disable=None))
 
 
 # ---- the check ---------------------------------------------------------------------------------
