@@ -48,7 +48,7 @@ def import_dataset(
     fmt = get_format(format)
     data = fmt.read(path, group_pattern=group_pattern)
     dataset_name = name or data.default_name
-    meta = {"source_path": str(path.resolve()), **data.extra_meta}
+    meta = {"source_path": str(path.resolve()), **data.extra_meta, "notes": list(data.notes)}
     if detected:
         meta["detected"] = detected
     if group_pattern:
@@ -57,8 +57,6 @@ def import_dataset(
         dataset_name, root=data.root, format=fmt.name, classes=data.classes, records=data.records,
         extra_meta=meta, replace=replace,
     )
-    # Notes may be appended while the records are read, so store them afterwards.
-    ds.set_meta("notes", list(data.notes))
     for note in data.notes:
         log.warning("%s: %s", dataset_name, note)
     return ds

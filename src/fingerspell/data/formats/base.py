@@ -37,8 +37,8 @@ class FormatData:
     """What a format reader produces: enough for `Dataset.create`.
 
     `records` may be a generator; errors it raises abort the import with nothing written.
-    `notes` collects things the user should hear about (skipped files ...); generators may
-    append to it while they run.
+    `notes` collects things the user should hear about (skipped files ...); it is stored in
+    the index's meta before the records are read, so readers fill it up front.
     """
 
     root: Path
