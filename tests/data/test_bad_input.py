@@ -133,6 +133,24 @@ def case_csv_bad_number(tmp_path, datasets_root):
     return root, "_annotations.csv:3: xmin = 'left' is not a number"
 
 
+def case_coco_unknown_category(tmp_path, datasets_root):
+    import json
+
+    root = tmp_path / "coco"
+    root.mkdir()
+    images = sorted((datasets_root / "asl-letters" / "train" / "images").iterdir())[:2]
+    for image in images:
+        shutil.copy(image, root)
+    document = {
+        "images": [{"id": i, "file_name": p.name, "width": 384, "height": 384} for i, p in enumerate(images)],
+        "annotations": [{"id": 0, "image_id": 0, "category_id": 0, "bbox": [10, 10, 50, 50]},
+                        {"id": 1, "image_id": 1, "category_id": 7, "bbox": [10, 10, 50, 50]}],
+        "categories": [{"id": 0, "name": "A"}],
+    }
+    (root / "_annotations.coco.json").write_text(json.dumps(document))
+    return root, "_annotations.coco.json: annotation 1: category id 7 is not in `categories`"
+
+
 def case_empty_folder(tmp_path, datasets_root):
     (tmp_path / "empty").mkdir()
     return tmp_path / "empty", "empty: folder is empty, nothing to import"
@@ -155,7 +173,7 @@ CASES = [
     case_short_row, case_non_numeric_pixel, case_pixel_out_of_range, case_mnist_label_j,
     case_yolo_missing_image, case_yolo_unknown_class, case_yolo_malformed_line,
     case_csv_missing_image, case_csv_unknown_label, case_csv_bad_number,
-    case_empty_folder, case_class_folders_without_images, case_pickled_npz,
+    case_coco_unknown_category, case_empty_folder, case_class_folders_without_images, case_pickled_npz,
 ]
 
 

@@ -47,6 +47,16 @@ def _looks_like_sign_mnist(path: Path) -> bool:
     return _is_csv(path) and _first_line(path).lower().startswith(b"label,pixel1,")
 
 
+def _csv_files(folder: Path) -> list[Path]:
+    """Sign-MNIST CSVs in `folder`, else in its subfolders. The Kaggle archive holds each CSV
+    twice (`sign_mnist_train.csv` and `sign_mnist_train/sign_mnist_train.csv`): taking the
+    top level when it has any keeps the copies out."""
+    top = [p for p in sorted(folder.iterdir()) if p.is_file() and _looks_like_sign_mnist(p)]
+    if top:
+        return top
+    return [p for p in sorted(folder.glob("*/*")) if p.is_file() and _looks_like_sign_mnist(p)]
+
+
 @register_format("sign-mnist")
 class SignMnistFormat(Format):
     description = "Sign Language MNIST CSV (.csv or .csv.gz): label,pixel1..pixel784"
@@ -56,7 +66,7 @@ class SignMnistFormat(Format):
         if path.is_file() and _looks_like_sign_mnist(path):
             return f"{path.name} has the Sign-MNIST header label,pixel1,...,pixel784"
         if path.is_dir():
-            found = [p.name for p in sorted(path.iterdir()) if p.is_file() and _looks_like_sign_mnist(p)]
+            found = [p.relative_to(path).as_posix() for p in _csv_files(path)]
             if found:
                 return f"{', '.join(found)} {'have' if len(found) > 1 else 'has'} the Sign-MNIST header"
         return None
@@ -65,9 +75,9 @@ class SignMnistFormat(Format):
         path = Path(path)
         if path.is_dir():
             root = path
-            files = [p for p in sorted(path.iterdir()) if p.is_file() and _is_csv(p)]
+            files = _csv_files(path)
             if not files:
-                raise DatasetFormatError(f"{path}: no .csv or .csv.gz files in this folder")
+                raise DatasetFormatError(f"{path}: no .csv or .csv.gz file with the header label,pixel1,...,pixel784")
         elif path.is_file():
             root, files = path.parent, [path]
         else:
