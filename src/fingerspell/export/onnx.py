@@ -133,19 +133,26 @@ def to_onnx_bytes(model: Any, example: Any, input_name: str) -> bytes:
     """Export a torch model to single-file ONNX bytes (weights inside, dynamic batch axis)."""
     import torch
 
+    import warnings
+
     buffer = io.BytesIO()
     try:
-        torch.onnx.export(
-            model,
-            (example,),
-            buffer,
-            input_names=[input_name],
-            output_names=["logits"],
-            dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}},
-            opset_version=OPSET,
-            dynamo=False,  # the TorchScript exporter writes one self-contained file
-            external_data=False,
-        )
+        # The TorchScript exporter is deprecated in favour of torch.export, but it is fast, needs
+        # no example-driven shape guards for a dynamic batch, and writes one file; its parity
+        # is checked below either way.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(
+                model,
+                (example,),
+                buffer,
+                input_names=[input_name],
+                output_names=["logits"],
+                dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}},
+                opset_version=OPSET,
+                dynamo=False,
+                external_data=False,
+            )
     except Exception as exc:  # torch raises many unrelated types for unsupported graphs
         raise ExportError(f"torch.onnx.export failed: {exc}") from None
     return buffer.getvalue()

@@ -1,0 +1,87 @@
+"""Bundle manifests: the shipped default loads; every missing or broken piece is one clear error."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from fingerspell.errors import BundleError
+from fingerspell.export.bundle import Bundle
+from fingerspell.infer.predictor import Predictor
+
+
+def test_default_bundle_loads_and_describes_itself(bundle_dir):
+    bundle = Bundle.load(bundle_dir)
+    assert bundle.model_path.is_file() and not (bundle_dir / "model.onnx.data").exists()
+    assert set("ABCDEFGHIKLMNOPQRSTUVWXY") <= set(bundle.labels)
+    assert bundle.input.kind in ("landmarks", "image")
+    assert bundle.hands.model_complexity in (0, 1)
+    # The manifest round-trips: what save_manifest writes is what load reads.
+    again = Bundle.from_manifest(bundle_dir, json.loads(json.dumps(bundle.manifest())))
+    assert again.labels == bundle.labels and again.input == bundle.input
+
+
+@pytest.fixture()
+def copy(bundle_dir, tmp_path):
+    target = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, target)
+    return target
+
+
+def _edit(folder, change):
+    data = json.loads((folder / "bundle.json").read_text())
+    change(data)
+    (folder / "bundle.json").write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: (f / "bundle.json").unlink(), "bundle manifest is missing"),
+    (lambda f: (f / "model.onnx").unlink(), "bundle model is missing"),
+    (lambda f: (f / "bundle.json").write_text('{"labels": ["A",\n  oops}'), "line 2: invalid JSON"),
+    (lambda f: _edit(f, lambda d: d.pop("labels")), "missing key 'labels'"),
+    (lambda f: _edit(f, lambda d: d["input"].update(kind="audio")), "'input.kind' is 'audio'"),
+    (lambda f: _edit(f, lambda d: d.update(labels=["A", "A"])), "duplicates"),
+    (lambda f: (f / "model.onnx.data").write_bytes(b"x"), "external data"),
+])
+def test_broken_bundles_name_the_file_and_the_problem(copy, damage, message):
+    damage(copy)
+    with pytest.raises(BundleError, match=message) as info:
+        Bundle.load(copy)
+    assert str(copy) in str(info.value)
+
+
+def test_missing_bundle_folder(tmp_path):
+    with pytest.raises(BundleError, match="no such model bundle"):
+        Bundle.load(tmp_path / "nope")
+
+
+def test_labels_that_do_not_match_the_model_are_refused(copy):
+    _edit(copy, lambda d: d.update(labels=d["labels"][:-1]))
+    with pytest.raises(BundleError, match="outputs but the manifest has"):
+        Predictor(copy)
+
+
+def test_a_model_file_that_is_not_onnx_is_refused(copy):
+    (copy / "model.onnx").write_bytes(b"not a model")
+    with pytest.raises(BundleError, match="onnxruntime cannot load"):
+        Predictor(copy)
+
+
+def test_inference_never_imports_torch(bundle_dir, datasets_root, tmp_path):
+    """The predictor runs from ONNX + JSON alone: a fresh interpreter predicting an image
+    must not load torch (it is slow to import and not needed to run a bundle)."""
+    import subprocess
+    import sys
+
+    image = sorted((datasets_root / "massey" / "asl_dataset" / "b").iterdir())[0]
+    code = (
+        "import sys; from fingerspell.infer.predictor import Predictor; "
+        f"p = Predictor({str(bundle_dir)!r}); r = p.predict_image(__import__('fingerspell.data.images', "
+        f"fromlist=['read_image']).read_image({str(image)!r})); "
+        "print(r.letter, 'torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    letter, torch_loaded = result.stdout.split()[-2:]
+    assert torch_loaded == "False"
