@@ -254,8 +254,17 @@ def image_facts(path: Path) -> ImageFacts:
 
 
 def relative(path: Path, root: Path) -> str:
-    """`path` relative to the dataset root, with forward slashes (indexes move between OSes)."""
-    return path.resolve().relative_to(root.resolve()).as_posix()
+    """`path` relative to the dataset root, with forward slashes (indexes move between OSes).
+
+    Symbolic links are not followed (a folder of linked images stays valid); a path that
+    leaves the root (`../x.jpg` in an annotation) raises DatasetFormatError."""
+    import os
+
+    absolute, base = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    try:
+        return absolute.relative_to(base).as_posix()
+    except ValueError:
+        raise DatasetFormatError(f"{path}: outside the dataset folder {root}") from None
 
 
 def progress(iterable: Iterable, total: int | None, desc: str):

@@ -118,8 +118,11 @@ class YoloFormat(Format):
         classes = _names(config, file)
         if len(set(classes)) != len(classes):
             raise DatasetFormatError(f"{file}: `names` lists a class twice")
+        # Ultralytics' optional `path:` is the dataset root the split folders are relative to.
         root = file.parent
-        base = root / config["path"] if isinstance(config.get("path"), str) and (root / config["path"]).is_dir() else root
+        if isinstance(config.get("path"), str) and (file.parent / config["path"]).is_dir():
+            root = file.parent / config["path"]
+        base = root
         group_of = GroupNamer(group_pattern)
         notes: list[str] = []
         splits: list[tuple[str, Path]] = []
