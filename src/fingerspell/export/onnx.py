@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,8 +133,6 @@ def _time_ms(fn: Callable[[], Any], repeats: int = 200) -> float:
 def to_onnx_bytes(model: Any, example: Any, input_name: str) -> bytes:
     """Export a torch model to single-file ONNX bytes (weights inside, dynamic batch axis)."""
     import torch
-
-    import warnings
 
     buffer = io.BytesIO()
     try:
