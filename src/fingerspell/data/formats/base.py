@@ -326,7 +326,7 @@ def nearby_class_list(start: Path, levels: int = 2) -> tuple[list[str], Path] | 
             if file.is_file():
                 try:
                     names = (yaml.safe_load(file.read_text()) or {}).get("names")
-                except (yaml.YAMLError, OSError, AttributeError):
+                except (yaml.YAMLError, OSError, AttributeError, UnicodeDecodeError):
                     continue
                 if isinstance(names, dict):
                     names = [names[k] for k in sorted(names)]
@@ -335,7 +335,7 @@ def nearby_class_list(start: Path, levels: int = 2) -> tuple[list[str], Path] | 
         for name in ("_classes.txt", "classes.txt"):
             file = folder / name
             if file.is_file():
-                names = [line.strip() for line in file.read_text().splitlines() if line.strip()]
+                names = [line.strip() for line in file.read_text(errors="replace").splitlines() if line.strip()]
                 if names:
                     return [canonical_class(n) for n in names], file
     return None

@@ -49,6 +49,8 @@ def _load_yaml(file: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise DatasetFormatError(f"{file}{f':{line + 1}' if line is not None else ''}: not valid YAML") from None
+    except UnicodeDecodeError:
+        raise DatasetFormatError(f"{file}: not UTF-8 text") from None
     except OSError as exc:
         raise DatasetFormatError(f"{file}: cannot read ({exc.strerror})") from None
     if not isinstance(config, dict):
@@ -103,7 +105,7 @@ class YoloFormat(Format):
             return None
         try:
             config = yaml.safe_load(file.read_text())
-        except (yaml.YAMLError, OSError):
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
             return None
         if isinstance(config, dict) and config.get("names") and any(k in config for k in ("train", "val", "test")):
             return f"{file.name} lists class names and split folders"
@@ -155,7 +157,7 @@ class YoloFormat(Format):
             for stem, image in progress(by_stem.items(), len(by_stem), f"reading {split} images"):
                 facts = image_facts(image)
                 label_file = labels / f"{stem}.txt"
-                lines = label_file.read_text().splitlines() if label_file.is_file() else []
+                lines = label_file.read_text(errors="replace").splitlines() if label_file.is_file() else []
                 if not any(line.strip() for line in lines):
                     unboxed += 1
                     continue
