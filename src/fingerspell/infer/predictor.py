@@ -12,10 +12,9 @@ The inference path never imports torch: a bundle is ONNX + JSON, run by onnxrunt
 """
 from __future__ import annotations
 
-import math
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -441,6 +440,8 @@ class Predictor:
         self.reset_stream()
         smoother = LetterSmoother(self.labels, **{"enter": self.conf, **self.smoother_options})
         speller = Speller(**self.speller_options)
+        # Kept on the predictor so a caller that stops early (live view, --limit) can read the text.
+        self.last_speller, self.last_smoother, self.last_fps = speller, smoother, fps
         for frame in src:
             if limit and frame.index >= limit:
                 break
@@ -456,9 +457,6 @@ class Predictor:
             prediction.timings["smoothing"] = smoothing_ms
             prediction.timings["total"] += smoothing_ms
             yield prediction
-        self.last_speller = speller
-        self.last_smoother = smoother
-        self.last_fps = fps
 
     def _predict_parallel(self, paths: list[Path], workers: int, keep_image: bool) -> Iterator[Prediction]:
         import multiprocessing as mp
@@ -497,12 +495,3 @@ def _worker_predict(job: tuple[str, int, bool]) -> Prediction:
     prediction = _WORKER.predict_frame(frame, mode="image", keep_image=keep_image)
     prediction.probabilities = None  # not needed across the process boundary
     return prediction
-
-
-def summarise_stream(predictions: Iterable[Prediction], fps: float) -> dict[str, Any]:
-    """Summary of a finished stream: text, committed letters with times, switches per second."""
-    from fingerspell.infer.smoothing import count_switches
-
-    letters = [p.letter for p in predictions]
-    seconds = len(letters) / fps if fps else math.nan
-    return {"frames": len(letters), "seconds": seconds, "switches": count_switches(letters)}
