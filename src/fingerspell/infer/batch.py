@@ -65,6 +65,7 @@ class PredictSummary:
     report: str | None = None
     saved: str | None = None
     mean_ms: dict[str, float] = field(default_factory=dict)
+    confusions: dict[tuple[str, str], int] = field(default_factory=dict)  # (expected, said) -> count
 
     @property
     def accuracy(self) -> float | None:
@@ -79,7 +80,9 @@ class PredictSummary:
             "report": self.report, "saved": self.saved,
         }
         if self.labelled:
-            data.update({"labelled": self.labelled, "correct": self.correct, "accuracy": round(self.accuracy or 0.0, 4)})
+            data.update({"labelled": self.labelled, "correct": self.correct, "accuracy": round(self.accuracy or 0.0, 4),
+                         "mistakes": [{"expected": e, "said": s, "count": n} for (e, s), n in
+                                      sorted(self.confusions.items(), key=lambda kv: -kv[1])]})
         if self.text is not None:
             data.update({
                 "text": self.text, "committed": self.committed, "fps": self.fps,
@@ -237,8 +240,9 @@ def _run_images(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
     single_file_save = save_dir is not None and count == 1 and save_dir.suffix.lower() in IMAGE_SUFFIXES
     rows: list[dict[str, Any]] = []
     totals: dict[str, float] = {}
-    bar = tqdm(total=count, unit="img", file=sys.stderr, disable=not progress or count < 2, leave=False,
-               desc="predicting")
+    # The bar is for a person at a terminal; in logs (CI, pipes) the per-image lines suffice.
+    bar = tqdm(total=count, unit="img", file=sys.stderr, leave=False, desc="predicting",
+               disable=not progress or count < 2 or not sys.stderr.isatty())
     start = time.perf_counter()
 
     def say(line: str) -> None:
@@ -254,6 +258,9 @@ def _run_images(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
             if expected is not None:
                 summary.labelled += 1
                 summary.correct += int(p.letter == expected)
+                if p.letter != expected:
+                    key = (expected, p.letter or "-")
+                    summary.confusions[key] = summary.confusions.get(key, 0) + 1
             for k, v in p.timings.items():
                 totals[k] = totals.get(k, 0.0) + v
             rows.append(_image_row(p, expected))
@@ -314,6 +321,10 @@ def _image_summary_lines(s: PredictSummary) -> list[str]:
     if s.labelled:
         lines.append(f"accuracy against folder names: {s.correct}/{s.labelled} = {100 * (s.accuracy or 0):.1f}%"
                      " (no hand or below --conf counts as wrong)")
+        if s.confusions:
+            worst = sorted(s.confusions.items(), key=lambda kv: -kv[1])[:5]
+            lines.append("most common mistakes: " + ", ".join(
+                f"{e} read as {'no letter' if said == '-' else said} x{n}" for (e, said), n in worst))
     if s.saved:
         lines.append(f"annotated images: {s.saved}")
     if s.report:
