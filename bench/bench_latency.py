@@ -84,6 +84,36 @@ def bench_tracking(model: Path | None, frames: int, warmup: int) -> dict:
     }
 
 
+def bench_flicker(model: Path | None, seconds: int = 4) -> dict:
+    """Switches per second on steady clips: each letter held `seconds` s with a strong wobble
+    (+-12 px shake, +-12 degrees rotation every frame), raw per-frame top-1 vs smoothed."""
+    from fingerspell.data.images import read_image
+    from fingerspell.infer.predictor import Predictor
+    from fingerspell.infer.smoothing import switches_per_second
+    from tests.infer.clips import FPS, Segment, write_clip
+
+    root = DATASETS / "massey" / "asl_dataset"
+    out: dict = {"seconds_per_letter": seconds, "letters": {}}
+    raw_all, smooth_all = [], []
+    with tempfile.TemporaryDirectory(prefix="fs-bench-flicker-") as tmp:
+        for letter in "ABLVY":
+            clip = Path(tmp) / f"{letter}.avi"
+            photo = read_image(sorted((root / letter.lower()).iterdir())[0])
+            write_clip(clip, [Segment(letter, photo, seconds * FPS, jitter=12, rotate=12)], seed=1)
+            with Predictor(model) as predictor:
+                predictions = list(predictor.predict(str(clip)))
+                text = predictor.last_speller.text
+            raw = [p.raw_letter for p in predictions]
+            smooth = [p.letter for p in predictions]
+            raw_all.append(switches_per_second(raw, FPS))
+            smooth_all.append(switches_per_second(smooth, FPS))
+            out["letters"][letter] = {"raw_switches_per_s": raw_all[-1], "smoothed_switches_per_s": smooth_all[-1],
+                                      "text": text}
+    out["raw_switches_per_s_mean"] = float(np.mean(raw_all))
+    out["smoothed_switches_per_s_mean"] = float(np.mean(smooth_all))
+    return out
+
+
 def bench_model(model: Path | None, repeats: int = 3000) -> dict:
     from fingerspell.infer.predictor import Predictor
 
@@ -175,6 +205,13 @@ def main() -> int:
     passed: dict[str, bool] = {}
     if "tracking" in parts:
         report_tracking(results, passed, bench_tracking(args.model, args.frames, args.warmup))
+    if "tracking" in parts:
+        flicker = bench_flicker(args.model)
+        results["flicker"] = flicker
+        print(f"steady wobbling clips ({flicker['seconds_per_letter']} s each of "
+              f"{', '.join(flicker['letters'])}): switches/s raw {flicker['raw_switches_per_s_mean']:.2f}, "
+              f"smoothed {flicker['smoothed_switches_per_s_mean']:.2f}; spelled "
+              + ", ".join(repr(v["text"]) for v in flicker["letters"].values()))
     if "model" in parts:
         model = bench_model(args.model)
         results["model_alone"] = model

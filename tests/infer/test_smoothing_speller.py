@@ -97,3 +97,12 @@ def test_smoother_checks_its_settings():
         LetterSmoother(LABELS, alpha=0)
     with pytest.raises(ValueError, match="expected 6 probabilities"):
         LetterSmoother(LABELS).update(np.ones(3) / 3)
+
+
+def test_motion_letters_do_not_double_by_moving():
+    labels = ["J", "Z"]
+    smoother, speller = LetterSmoother(labels), Speller()
+    boxes = [(100.0, 100.0 + d, 300.0, 300.0 + d) for d in [0] * 10 + [30, 60, 90, 90, 60, 30, 0] + [0] * 10]
+    for i, box in enumerate(boxes):
+        speller.update(smoother.update(np.array([0.95, 0.05])), box, i, i / 30)
+    assert speller.text == "J"

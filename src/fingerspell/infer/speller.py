@@ -4,7 +4,8 @@ Rules (ASL fingerspelling conventions, made measurable):
 - a letter that becomes stable commits once, however long it is held;
 - a double letter (the "LL" of HELLO) is signed with a small bounce or slide of the hand while
   the hand shape stays the same: when the hand moves by more than `move` hand-sizes within
-  `move_window` frames and then comes to rest, the letter commits again. Letting the letter go
+  `move_window` frames and then comes to rest, the letter commits again (not for J and Z, whose
+  signs are movements themselves). Letting the letter go
   (hand out of view for longer than the smoother's `release`) and signing it again also
   commits it again;
 - a hand out of view for `space_after` frames or more ends the word: a space is put in front
@@ -25,6 +26,9 @@ from fingerspell.infer.smoothing import SmootherState
 
 SPACE_CLASS = "space"
 DELETE_CLASS = "del"
+# Letters whose sign is itself a movement (J: the pinky draws a J; Z: the index draws a Z):
+# their motion is no bounce, so they double only by being let go and signed again.
+MOTION_LETTERS = frozenset({"J", "Z"})
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Speller:
     move_window: int = 10
     settle: int = 3
     still: float = 0.03
+    motion_letters: frozenset[str] = MOTION_LETTERS
     text: str = field(default="", init=False)
     commits: list[Commit] = field(default_factory=list, init=False)
     _current: str | None = field(default=None, init=False, repr=False)
@@ -102,7 +107,7 @@ class Speller:
             self._track(hand_box)
             return new
         # Same letter held: watch the hand for a bounce or slide.
-        if self._track(hand_box):
+        if self._track(hand_box) and state.letter not in self.motion_letters:
             new.extend(self._commit(state.letter, "double", frame, time))
         return new
 
