@@ -31,7 +31,7 @@ def mnist_five(datasets_root):
 
 @pytest.fixture
 def alphabet_tiny(datasets_root):
-    """Real ASL Alphabet photos: 5 letters x 20 (15 train, 5 test)."""
+    """Real ASL Alphabet photos: 10 letters x 24 (18 train, 6 test)."""
     ds = make_alphabet(datasets_root)
     yield ds.name
     ds.close()

@@ -40,7 +40,7 @@ def make_sign_mnist(datasets_root: Path, name: str = "mnist-tiny", train_per_cla
                           classes=SIGN_MNIST_LETTERS[:classes], records=records)
 
 
-def make_alphabet(datasets_root: Path, name: str = "alphabet-tiny", letters: str = "ABCDE", per_class: int = 20) -> Dataset:
+def make_alphabet(datasets_root: Path, name: str = "alphabet-tiny", letters: str = "ABCDEFGHIK", per_class: int = 24) -> Dataset:
     """A few real ASL Alphabet photos per letter; the first 3/4 train, the rest test."""
     root = datasets_root / "asl-alphabet" / "asl_alphabet_train"
     records = []

@@ -141,9 +141,13 @@ def build_scheduler(optimizer: Any, cfg: TrainConfig, steps_per_epoch: int) -> A
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, cfg.step_size * steps_per_epoch), gamma=cfg.gamma)
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=cfg.lr * 1e-3)
-    if cfg.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total, pct_start=cfg.warmup_pct,
+    if cfg.schedule == "onecycle" and total >= 4:
+        # OneCycleLR divides by the warm-up length in steps: keep at least two warm-up steps
+        pct = min(max(cfg.warmup_pct, 2.0 / total), 0.5)
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total, pct_start=pct,
                                                    cycle_momentum=cfg.optimizer == "sgd")
+    if cfg.schedule == "onecycle":  # a run of under four steps has no room for a cycle
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total, eta_min=cfg.lr * 1e-3)
     return _ConstantLR(optimizer)
 
 
