@@ -50,3 +50,20 @@ def make_alphabet(datasets_root: Path, name: str = "alphabet-tiny", letters: str
             records.append(SampleRecord(source=str(f.relative_to(root)), label=letter, split="train" if k < per_class * 3 // 4 else "test",
                                         width=200, height=200))
     return Dataset.create(name, root=root, format="folders", classes=list(letters), records=records)
+
+
+def make_landmarks(datasets_root: Path, name: str = "landmarks-tiny", letters: str = "ABCDE", per_class: int = 40) -> Dataset:
+    """Real MediaPipe landmark rows from asl-landmarks: the first `per_class` of each letter,
+    3/4 train and 1/4 test."""
+    import numpy as np
+
+    data = np.load(datasets_root / "asl-landmarks" / "landmarks.npz", allow_pickle=False)
+    points, labels = data["x"], data["y"]
+    records = []
+    for letter in letters:
+        rows = np.flatnonzero(labels == letter)[:per_class]
+        for k, row in enumerate(rows):
+            records.append(SampleRecord(source="landmarks.npz", row=int(row) + 1, label=letter,
+                                        split="train" if k < per_class * 3 // 4 else "test",
+                                        hash=hashlib.sha256(points[row].tobytes()).hexdigest(), landmarks=points[row]))
+    return Dataset.create(name, root=datasets_root / "asl-landmarks", format="landmarks", classes=list(letters), records=records)

@@ -83,11 +83,13 @@ def _conv_bn(cin: int, cout: int) -> nn.Sequential:
 class LettersCNN(nn.Module):
     """conv-bn-relu x2, pool, x2, pool, one more block, global average pool, dropout, linear."""
 
-    def __init__(self, num_classes: int, width: int = 24, in_channels: int = 1, dropout: float = 0.2):
+    def __init__(self, num_classes: int, width: int = 24, in_channels: int = 1, dropout: float = 0.2, stem_stride: int = 1):
         super().__init__()
         w = width
+        # a strided stem halves larger inputs first (64x64 -> 32x32) so they cost what 32x32 does
+        stem = nn.Sequential(nn.Conv2d(in_channels, w, 3, stride=stem_stride, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True))
         self.features = nn.Sequential(
-            _conv_bn(in_channels, w), _conv_bn(w, w), nn.MaxPool2d(2),
+            stem, _conv_bn(w, w), nn.MaxPool2d(2),
             _conv_bn(w, 2 * w), _conv_bn(2 * w, 2 * w), nn.MaxPool2d(2),
             _conv_bn(2 * w, 4 * w),
         )
@@ -126,6 +128,6 @@ def letters_cnn(num_classes: int, width: int = 24, dropout: float = 0.2, **kwarg
 
 
 @register_model("letters-cnn-64", input_kind="image", input_size=64, channels=3,
-                description="the letters CNN widened for 64x64 RGB hand crops (photos)")
+                description="the letters CNN for 64x64 RGB hand crops (photos), strided stem, width 32")
 def letters_cnn_64(num_classes: int, width: int = 32, dropout: float = 0.3, **kwargs) -> nn.Module:
-    return LettersCNN(num_classes, width=width, in_channels=3, dropout=dropout)
+    return LettersCNN(num_classes, width=width, in_channels=3, dropout=dropout, stem_stride=2)
