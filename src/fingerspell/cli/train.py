@@ -47,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
             from fingerspell.train.loop import train
 
             result = train(args.data, args.model, args.config, **overrides)
+    import os
+
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun only rank 0 reports
     best = result.best
     if best:
         print(f"best epoch {best.get('epoch')}: val acc {best.get('val_acc', 0):.2%}")

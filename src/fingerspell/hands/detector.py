@@ -40,8 +40,11 @@ DEFAULT_ATTEMPTS: tuple[str, ...] = (
     "pad50-low",   # the same border with a low palm-detection threshold
     "up-pad50-low",
 )
-# Confidence used by the `-low` attempts; the landmark checks below keep their answers sane.
+# Palm-detector thresholds of the `-low` / `-vlow` attempts. A palm found this way still
+# needs MediaPipe's landmark model to see a hand in its box (hand presence > 0.5), and
+# `_plausible` below rejects answers outside the image or away from a hint box.
 LOW_CONFIDENCE = 0.2
+VERY_LOW_CONFIDENCE = 0.05
 # An image whose shorter side is below this is upscaled before any attempt: the palm
 # detector's input is 192x192 and it cannot see a hand a few dozen pixels wide.
 MIN_SIDE = 192
@@ -93,6 +96,9 @@ class _Attempt:
     border: str = "black"       # black | mean | replicate
     flip: bool = False
     low: bool = False           # use the low-confidence palm detector
+    very_low: bool = False      # an even lower palm threshold (the landmark model still has to agree)
+    lite: bool = False          # the lite (complexity 0) models: another palm detector, other misses
+    bright: bool = False        # lift shadows (gamma 0.5) for backlit, under-exposed hands
     up: bool = False            # upscale the image so its shorter side is at least 384 px
     scale: float = 1.0          # extra scale factor (e.g. 0.5 for a half-size attempt)
     rotate: float = 0.0         # degrees, counter-clockwise
@@ -116,6 +122,12 @@ def _parse_attempt(name: str) -> _Attempt:
             kwargs["flip"] = True
         elif part == "low":
             kwargs["low"] = True
+        elif part == "vlow":
+            kwargs["very_low"] = True
+        elif part == "lite":
+            kwargs["lite"] = True
+        elif part == "bright":
+            kwargs["bright"] = True
         elif part == "up":
             kwargs["up"] = True
         elif part == "half":
@@ -198,7 +210,7 @@ class HandDetector:
         names = tuple(attempts) if attempts is not None else (DEFAULT_ATTEMPTS if robust else ("plain",))
         self.attempts = [_parse_attempt(n) for n in names]
         self.video_retry_every = max(1, int(video_retry_every))
-        self._solutions: dict[tuple[bool, bool], Any] = {}  # (static, low) -> mp Hands
+        self._solutions: dict[tuple[bool, float, int], Any] = {}  # (static, confidence, complexity) -> Hands
         self._frame = 0
         self._closed = False
 
@@ -236,19 +248,24 @@ class HandDetector:
         except Exception:
             pass
 
-    def _solution(self, static: bool, low: bool) -> Any:
+    def _solution(self, static: bool, attempt: _Attempt) -> Any:
         if self._closed:
             raise FingerspellError("this HandDetector is closed")
-        key = (static, low)
+        confidence = self.min_detection_confidence
+        if attempt.very_low:
+            confidence = min(VERY_LOW_CONFIDENCE, confidence)
+        elif attempt.low:
+            confidence = min(LOW_CONFIDENCE, confidence)
+        complexity = 0 if attempt.lite else self.model_complexity
+        key = (static, confidence, complexity)
         if key not in self._solutions:
             # Imported here so that importing fingerspell.hands stays light (no TFLite start-up).
             import mediapipe.python.solutions.hands as mp_hands
 
-            confidence = min(LOW_CONFIDENCE, self.min_detection_confidence) if low else self.min_detection_confidence
             self._solutions[key] = mp_hands.Hands(
                 static_image_mode=static,
                 max_num_hands=1,
-                model_complexity=self.model_complexity,
+                model_complexity=complexity,
                 min_detection_confidence=confidence,
                 min_tracking_confidence=self.min_tracking_confidence,
             )
@@ -295,7 +312,9 @@ class HandDetector:
             view = self._warp(rgb, matrix, out_size, attempt.border)
         if attempt.clahe:
             view = _clahe(view)
-        solution = self._solution(static, attempt.low)
+        if attempt.bright:
+            view = cv2.LUT(view, _GAMMA_LUT)
+        solution = self._solution(static, attempt)
         with warnings.catch_warnings():
             # mediapipe 0.10.14 calls a deprecated protobuf API on every frame; silence only that.
             warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
@@ -408,6 +427,9 @@ class HandDetector:
         else:
             mode, value = cv2.BORDER_CONSTANT, (0, 0, 0)
         return cv2.warpAffine(rgb, index_matrix, size, flags=cv2.INTER_LINEAR, borderMode=mode, borderValue=value)
+
+
+_GAMMA_LUT = np.clip(255.0 * (np.arange(256) / 255.0) ** 0.5, 0, 255).astype(np.uint8)
 
 
 def _clahe(rgb: np.ndarray) -> np.ndarray:

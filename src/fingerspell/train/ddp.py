@@ -89,6 +89,14 @@ def all_reduce_sum(ctx: DistContext, values: list[float]) -> list[float]:
     return tensor.tolist()
 
 
+def barrier(ctx: DistContext) -> None:
+    """Wait for every rank (e.g. until rank 0 has written the last checkpoint)."""
+    if ctx.enabled:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
 def teardown(ctx: DistContext) -> None:
     if ctx.enabled:
         import torch.distributed as dist

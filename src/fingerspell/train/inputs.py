@@ -66,9 +66,7 @@ def select_samples(dataset: Dataset, split: str | Sequence[Sample] | None) -> li
 
 def _crop_box(sample: Sample, image: np.ndarray, config: TrainConfig) -> np.ndarray:
     """Crop to the (first) hand box plus a margin, made square so the hand keeps its shape."""
-    if config.crop == "full" or not sample.boxes:
-        if config.crop == "box" and not sample.boxes:
-            return image  # no box: the whole image is the best crop we have
+    if config.crop == "full" or not sample.boxes:  # crop=box without a box: the whole image is the best crop
         return image
     box = sample.boxes[0]
     h, w = image.shape[:2]

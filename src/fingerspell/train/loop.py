@@ -490,6 +490,7 @@ def _fit(run_dir: Path, ds: Dataset, model_name: str, spec: Any, cfg: TrainConfi
     finally:
         if writer is not None:
             writer.close()
+    ddp.barrier(ctx)  # other ranks read the run folder only once rank 0 has finished writing it
     best = max(history, key=lambda h: h[cfg.monitor] if higher_better else -h[cfg.monitor]) if history else {}
     if best:
         log(f"done: best epoch {best['epoch']} with val acc {best['val_acc']:.2%}; run folder {run_dir}")

@@ -1,0 +1,644 @@
+"""Fixed accuracy protocols that measure recognition of UNSEEN signers and photos.
+
+Every number here counts a sample where MediaPipe found no hand as WRONG (the landmark model
+cannot answer without a hand) and reports the no-hand rate beside it.
+
+Protocols (`run_accuracy_bench` runs them all and writes JSON + a Markdown table):
+
+- `massey-loso`: Massey hands 1-4, leave one signer out (train on three, test on the fourth),
+  letters only, J and Z excluded (they are motions; Massey has one frame of each), digits
+  excluded. Reported twice: trained on the other Massey signers only, and trained on them
+  plus every other shared landmark source (the held-out signer never seen in either).
+- `asl-letters-grouped`: asl-letters by source photo (`<letter><n>`): the three augmented
+  copies of a photo are held out together, 5 folds.
+- `cross-dataset`: train on each of massey, asl-letters, asl-alphabet, asl-landmarks and
+  "all" (all the others), test on each other dataset, common letters (J, Z excluded).
+- `sign-mnist`: an image model trained on Sign-MNIST train, tested on its test split (the
+  image path's number; Sign-MNIST's test set shares signers with train), through the training
+  package's `train()`/`evaluate()`.
+
+The landmark protocols fit models with `fit_landmark_model` (in memory, the same model and
+augmentation as `fingerspell train --model landmark-mlp`): 30-odd fits per run would
+otherwise write 30-odd run folders and reports.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fingerspell.data.index import Dataset
+from fingerspell.errors import FingerspellError
+from fingerspell.hands.features import landmark_features_batch
+from fingerspell.train.landmark_inputs import LandmarkAugment, augment_points, image_sizes
+
+LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+MOTION_LETTERS = ("J", "Z")
+STATIC_LETTERS = [letter for letter in LETTERS if letter not in MOTION_LETTERS]
+
+
+def canonical_label(label: str) -> str:
+    """Letters upper-case (Massey's folders are lower-case); anything else as it is."""
+    return label.upper() if len(label) == 1 and label.isalpha() else label
+
+
+# ---- landmark sets -------------------------------------------------------------------------------
+@dataclass
+class LandmarkSet:
+    """The cached landmarks of (part of) a dataset, as arrays."""
+
+    name: str
+    labels: np.ndarray        # str [N], canonical labels
+    groups: np.ndarray        # str [N], signer / source photo ("" when none)
+    points: np.ndarray        # float32 [N, 21, 3]; zeros where no hand was found
+    handedness: np.ndarray    # str [N]: "Left" / "Right" / "" (unknown)
+    image_size: np.ndarray    # float [N, 2] (width, height)
+    found: np.ndarray         # bool [N]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, mask: np.ndarray) -> "LandmarkSet":
+        return LandmarkSet(self.name, self.labels[mask], self.groups[mask], self.points[mask],
+                           self.handedness[mask], self.image_size[mask], self.found[mask])
+
+    def letters(self, letters: Iterable[str]) -> "LandmarkSet":
+        return self.subset(np.isin(self.labels, list(letters)))
+
+    @property
+    def no_hand_rate(self) -> float:
+        return float(1.0 - self.found.mean()) if len(self) else 0.0
+
+    def features(self, points: np.ndarray | None = None) -> np.ndarray:
+        """Features of the samples with a hand (rows where `found`), float32 [found, F]."""
+        pts = self.points if points is None else points
+        keep = self.found
+        return landmark_features_batch(pts[keep], list(self.handedness[keep]), self.image_size[keep])
+
+    @staticmethod
+    def concat(sets: Sequence["LandmarkSet"], name: str | None = None) -> "LandmarkSet":
+        if not sets:
+            raise FingerspellError("nothing to concatenate: no landmark sets")
+        return LandmarkSet(
+            name or "+".join(s.name for s in sets),
+            *(np.concatenate([getattr(s, f) for s in sets]) for f in
+              ("labels", "groups", "points", "handedness", "image_size", "found")),
+        )
+
+
+def load_landmark_set(dataset: Dataset | str) -> LandmarkSet:
+    """All samples of a dataset with their cached landmarks (missing rows = no hand found).
+
+    Raises DatasetNotFoundError for an unknown name and FingerspellError when the dataset has
+    no landmarks at all (run `fingerspell data landmarks NAME`).
+    """
+    from fingerspell.hands.extract import load_landmarks
+
+    ds = Dataset.load(dataset) if isinstance(dataset, str) else dataset
+    samples = list(ds.samples())
+    rows = load_landmarks(ds)
+    if samples and not rows:
+        raise FingerspellError(f"dataset {ds.name!r} has no landmarks: run `fingerspell data landmarks {ds.name}` first")
+    n = len(samples)
+    points = np.zeros((n, 21, 3), np.float32)
+    found = np.zeros(n, bool)
+    handedness = np.full(n, "", dtype="<U5")
+    for i, s in enumerate(samples):
+        row = rows.get(s.id)
+        if row is not None and row.found and row.points is not None:
+            points[i], found[i] = row.points, True
+            handedness[i] = row.handedness or ""
+    return LandmarkSet(
+        name=ds.name,
+        labels=np.array([canonical_label(s.label) for s in samples], dtype=object).astype(str),
+        groups=np.array([s.signer or "" for s in samples], dtype=object).astype(str),
+        points=points, handedness=handedness, image_size=image_sizes(samples), found=found,
+    )
+
+
+# ---- fitting and scoring -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recipe:
+    """How a landmark model is trained by the protocols and bench/train_default.py."""
+
+    model: str = "landmark-mlp"
+    epochs: int = 40
+    batch_size: int = 128
+    lr: float = 0.002
+    weight_decay: float = 0.01
+    label_smoothing: float = 0.1
+    seed: int = 0
+    balance_sources: bool = True   # weight each training source equally (the webcam set is 10k)
+    augment: LandmarkAugment = field(default_factory=LandmarkAugment)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def fit_landmark_model(train_set: LandmarkSet, classes: Sequence[str], recipe: Recipe = Recipe(),
+                       sources: np.ndarray | None = None) -> Any:
+    """Train a registered landmark model on the samples of `train_set` with a hand.
+
+    `sources` (str [N]) names where each sample came from; with `recipe.balance_sources` each
+    source gets the same total weight per epoch. Returns the model in eval mode. Raises
+    FingerspellError when there is nothing to train on or a label is not in `classes`.
+    """
+    import torch
+
+    from fingerspell.models import create_model
+
+    keep = train_set.found & np.isin(train_set.labels, list(classes))
+    if keep.sum() < 2:
+        raise FingerspellError(f"{train_set.name}: fewer than 2 training samples with a hand found")
+    data = train_set.subset(keep)
+    index = {c: i for i, c in enumerate(classes)}
+    y = torch.as_tensor(np.array([index[label] for label in data.labels]))
+    weights = None
+    if recipe.balance_sources and sources is not None:
+        src = np.asarray(sources)[keep]
+        names, counts = np.unique(src, return_counts=True)
+        per = {n: len(src) / (len(names) * c) for n, c in zip(names, counts)}
+        weights = torch.as_tensor(np.array([per[s] for s in src]), dtype=torch.double)
+    generator = torch.Generator().manual_seed(recipe.seed)
+    torch.manual_seed(recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    model = create_model(recipe.model, len(classes))
+    steps = max(1, int(np.ceil(len(y) / recipe.batch_size))) * recipe.epochs
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.lr, total_steps=steps)
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+    model.train()
+    for _ in range(recipe.epochs):
+        points = augment_points(data.points, data.image_size, rng, recipe.augment)
+        x = torch.as_tensor(data.features(points))
+        if weights is not None:
+            order = torch.multinomial(weights, len(y), replacement=True, generator=generator)
+        else:
+            order = torch.randperm(len(y), generator=generator)
+        for start in range(0, len(order), recipe.batch_size):
+            batch = order[start:start + recipe.batch_size]
+            if len(batch) < 2:  # BatchNorm needs two samples
+                continue
+            loss = loss_fn(model(x[batch]), y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    model.eval()
+    return model
+
+
+def predict_set(model: Any, data: LandmarkSet) -> tuple[np.ndarray, np.ndarray]:
+    """(class index [N] with -1 where no hand was found, softmax probabilities [N, C])."""
+    import torch
+
+    pred = np.full(len(data), -1)
+    probs = np.zeros((len(data), 0), np.float32)
+    if data.found.any():
+        with torch.no_grad():
+            p = torch.softmax(model(torch.as_tensor(data.features())), 1).numpy()
+        probs = np.zeros((len(data), p.shape[1]), np.float32)
+        probs[data.found] = p
+        pred[data.found] = p.argmax(1)
+    return pred, probs
+
+
+@dataclass
+class Score:
+    """Top-1 over ALL test samples (no hand = wrong), with the no-hand rate and per letter."""
+
+    n: int
+    correct: int
+    no_hand: int
+    per_letter: dict[str, list[int]]  # letter -> [correct, total]
+
+    @property
+    def top1(self) -> float:
+        return self.correct / self.n if self.n else float("nan")
+
+    @property
+    def no_hand_rate(self) -> float:
+        return self.no_hand / self.n if self.n else float("nan")
+
+    def add(self, other: "Score") -> "Score":
+        letters = dict(self.per_letter)
+        for k, (c, t) in other.per_letter.items():
+            c0, t0 = letters.get(k, [0, 0])
+            letters[k] = [c0 + c, t0 + t]
+        return Score(self.n + other.n, self.correct + other.correct, self.no_hand + other.no_hand, letters)
+
+    def letter_accuracy(self) -> dict[str, float]:
+        return {k: c / t for k, (c, t) in sorted(self.per_letter.items()) if t}
+
+    def worst_letters(self, k: int = 5, letters: Iterable[str] | None = None) -> list[tuple[str, float]]:
+        acc = self.letter_accuracy()
+        if letters is not None:
+            wanted = set(letters)
+            acc = {a: v for a, v in acc.items() if a in wanted}
+        return sorted(acc.items(), key=lambda kv: kv[1])[:k]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"top1": round(self.top1, 4), "n": self.n, "no_hand_rate": round(self.no_hand_rate, 4),
+                "per_letter": {k: round(v, 4) for k, v in self.letter_accuracy().items()},
+                "worst_letters": [[k, round(v, 4)] for k, v in self.worst_letters()]}
+
+
+EMPTY_SCORE = Score(0, 0, 0, {})
+
+
+def score_set(model: Any, data: LandmarkSet, classes: Sequence[str]) -> Score:
+    """Score a model on every sample of `data` whose label is in `classes`; no hand = wrong."""
+    data = data.letters(classes)
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[label] for label in data.labels])
+    pred, _ = predict_set(model, data)
+    correct = pred == y
+    per: dict[str, list[int]] = {}
+    for label, ok in zip(data.labels, correct):
+        per.setdefault(label, [0, 0])
+        per[label][0] += int(ok)
+        per[label][1] += 1
+    return Score(len(y), int(correct.sum()), int((~data.found).sum()), per)
+
+
+# ---- the protocols -------------------------------------------------------------------------------
+@dataclass
+class ProtocolResult:
+    """One protocol's outcome: headline score, per-fold scores and notes."""
+
+    name: str
+    description: str
+    score: Score
+    folds: dict[str, Score] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def mean_fold_top1(self) -> float:
+        values = [s.top1 for s in self.folds.values() if s.n]
+        return float(np.mean(values)) if values else self.score.top1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "description": self.description, "top1": round(self.score.top1, 4),
+            "mean_fold_top1": round(self.mean_fold_top1, 4), "no_hand_rate": round(self.score.no_hand_rate, 4),
+            "n": self.score.n, "min_static_letter": _min_letter(self.score),
+            "pooled": self.score.to_dict(), "folds": {k: v.to_dict() for k, v in self.folds.items()},
+            "seconds": round(self.seconds, 1), **self.extra,
+        }
+
+
+def _min_letter(score: Score) -> list[Any] | None:
+    worst = score.worst_letters(1, STATIC_LETTERS)
+    return [worst[0][0], round(worst[0][1], 4)] if worst else None
+
+
+def massey_loso(massey: LandmarkSet, recipe: Recipe, extra: Sequence[LandmarkSet] = (),
+                progress: Any = None) -> ProtocolResult:
+    """Leave one Massey signer out; `extra` sets join every training fold (never the test)."""
+    start = time.perf_counter()
+    data = massey.letters(STATIC_LETTERS)
+    signers = sorted(set(data.groups) - {""})
+    if len(signers) < 2:
+        raise FingerspellError(f"{massey.name}: leave-one-signer-out needs 2+ signers, found {signers}")
+    classes = STATIC_LETTERS
+    total, folds = EMPTY_SCORE, {}
+    for signer in signers:
+        train = data.subset(data.groups != signer)
+        sources = np.array([massey.name] * len(train))
+        if extra:
+            others = [e.letters(classes) for e in extra]
+            sources = np.concatenate([sources] + [np.array([e.name] * len(e)) for e in others])
+            train = LandmarkSet.concat([train, *others])
+        model = fit_landmark_model(train, classes, recipe, sources)
+        folds[signer] = score_set(model, data.subset(data.groups == signer), classes)
+        total = total.add(folds[signer])
+        if progress:
+            progress(f"  {signer}: {folds[signer].top1:.2%} (no hand {folds[signer].no_hand_rate:.2%})")
+    with_extra = f" + {', '.join(e.name for e in extra)}" if extra else ""
+    return ProtocolResult(
+        name="massey-loso" + ("+extra" if extra else ""),
+        description=f"Massey leave-one-signer-out, 24 static letters; train: other Massey signers{with_extra}",
+        score=total, folds=folds, seconds=time.perf_counter() - start,
+    )
+
+
+def grouped_folds(groups: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]:
+    """Split unique groups into k folds (by a seeded shuffle); returns a bool test mask per fold."""
+    unique = np.array(sorted(set(groups)))
+    order = np.random.default_rng(seed).permutation(len(unique))
+    fold_of = {g: i % k for i, g in zip(range(len(unique)), unique[order])}
+    assignment = np.array([fold_of[g] for g in groups])
+    return [assignment == i for i in range(k)]
+
+
+def asl_letters_grouped(letters_set: LandmarkSet, recipe: Recipe, k: int = 5, extra: Sequence[LandmarkSet] = (),
+                        progress: Any = None) -> ProtocolResult:
+    """asl-letters, k folds by source photo (`<letter><n>`), all 26 letters."""
+    start = time.perf_counter()
+    data = letters_set.letters(LETTERS)
+    groups = np.where(data.groups == "", np.arange(len(data)).astype(str), data.groups)
+    classes = LETTERS
+    total, folds = EMPTY_SCORE, {}
+    for i, test in enumerate(grouped_folds(groups, k, recipe.seed)):
+        train = data.subset(~test)
+        sources = np.array([data.name] * len(train))
+        if extra:
+            others = [e.letters(classes) for e in extra]
+            sources = np.concatenate([sources] + [np.array([e.name] * len(e)) for e in others])
+            train = LandmarkSet.concat([train, *others])
+        model = fit_landmark_model(train, classes, recipe, sources)
+        folds[f"fold{i + 1}"] = score_set(model, data.subset(test), classes)
+        total = total.add(folds[f"fold{i + 1}"])
+        if progress:
+            progress(f"  fold {i + 1}/{k}: {folds[f'fold{i + 1}'].top1:.2%}")
+    with_extra = f" + {', '.join(e.name for e in extra)}" if extra else ""
+    return ProtocolResult(
+        name="asl-letters-grouped" + ("+extra" if extra else ""),
+        description=f"asl-letters, {k} folds grouped by source photo, 26 letters; train: other photos{with_extra}",
+        score=total, folds=folds, seconds=time.perf_counter() - start,
+    )
+
+
+def cross_dataset(sets: dict[str, LandmarkSet], recipe: Recipe, progress: Any = None) -> ProtocolResult:
+    """Train on each dataset (and on all others together), test on every other one."""
+    start = time.perf_counter()
+    classes = STATIC_LETTERS
+    names = list(sets)
+    matrix: dict[str, dict[str, dict[str, Any]]] = {}
+    total = EMPTY_SCORE
+    for train_name in names + ["all"]:
+        row: dict[str, dict[str, Any]] = {}
+        model = None
+        if train_name != "all":
+            model = fit_landmark_model(sets[train_name], classes, recipe)
+        for test_name in names:
+            if test_name == train_name:
+                continue
+            if train_name == "all":  # all the other datasets, the test one left out
+                others = [sets[n] for n in names if n != test_name]
+                sources = np.concatenate([np.array([s.name] * len(s)) for s in others])
+                model = fit_landmark_model(LandmarkSet.concat(others, "all"), classes, recipe, sources)
+                total = total.add(score := score_set(model, sets[test_name], classes))
+            else:
+                score = score_set(model, sets[test_name], classes)
+            row[test_name] = {"top1": round(score.top1, 4), "no_hand_rate": round(score.no_hand_rate, 4), "n": score.n}
+            if progress:
+                progress(f"  train {train_name} -> test {test_name}: {score.top1:.2%}")
+        matrix[train_name] = row
+    return ProtocolResult(
+        name="cross-dataset",
+        description="train on one dataset (or all the others), test on another; 24 static letters",
+        score=total, extra={"matrix": matrix}, seconds=time.perf_counter() - start,
+    )
+
+
+# ---- the whole bench -----------------------------------------------------------------------------
+# (index name, folder under the shared datasets root, what the folder holds)
+BENCH_SOURCES = (
+    ("massey", "massey/asl_dataset", "images"),
+    ("asl-letters", "asl-letters", "images"),
+    ("asl-alphabet", "asl-alphabet/asl_alphabet_train", "images"),
+    ("asl-landmarks", "asl-landmarks/landmarks.npz", "landmarks"),
+)
+QUICK_RECIPE = Recipe(model="landmark-mlp-small", epochs=15, batch_size=32)
+FULL_RECIPE = Recipe()
+
+
+@dataclass
+class BenchSettings:
+    """What `fingerspell bench accuracy` runs; `quick` = small real subsets, few epochs (CI)."""
+
+    data_root: Path
+    out: Path
+    quick: bool = False
+    recipe: Recipe | None = None
+    image_model: str = "letters-cnn"
+    image_epochs: int | None = None
+    skip_image_models: bool = False
+
+    @property
+    def effective_recipe(self) -> Recipe:
+        return self.recipe or (QUICK_RECIPE if self.quick else FULL_RECIPE)
+
+
+def default_data_root() -> Path:
+    """`FINGERSPELL_SHARED_DATASETS`, else ../shared/datasets from the working folder."""
+    import os
+
+    env = os.environ.get("FINGERSPELL_SHARED_DATASETS")
+    return Path(env) if env else Path.cwd().parent / "shared" / "datasets"
+
+
+def _quick_subset(name: str, source: Path, target: Path) -> Path:
+    """A small copy of a shared dataset in its own layout: a spread of its files (copied: the
+    importers keep paths relative to the dataset root, so links out of it are refused)."""
+    import shutil
+
+    if target.exists():
+        shutil.rmtree(target)
+    if name == "asl-landmarks":
+        with np.load(source, allow_pickle=False) as data:
+            x, y = data["x"], data["y"]
+        picks = np.concatenate([np.flatnonzero(y == letter)[::20][:20] for letter in np.unique(y)])
+        target.mkdir(parents=True)
+        np.savez(target / "landmarks.npz", x=x[picks], y=y[picks])
+        return target / "landmarks.npz"
+    if name == "asl-letters":
+        images = sorted((source / "train" / "images").glob("*.jpg"))
+        by_photo: dict[str, list[Path]] = {}
+        for image in images:
+            by_photo.setdefault(image.name.split("_jpg")[0], []).append(image)
+        per_letter: dict[str, list[str]] = {}
+        for photo in sorted(by_photo, key=lambda p: (p[0], int("".join(c for c in p[1:] if c.isdigit()) or 0))):
+            per_letter.setdefault(photo[0].upper(), []).append(photo)
+        chosen = [p for photos in per_letter.values() for p in photos[:5]]
+        (target / "train" / "images").mkdir(parents=True)
+        (target / "train" / "labels").mkdir(parents=True)
+        shutil.copy(source / "data.yaml", target / "data.yaml")
+        for photo in chosen:
+            image = by_photo[photo][0]  # one copy per photo keeps it small
+            shutil.copyfile(image, target / "train" / "images" / image.name)
+            label = source / "train" / "labels" / (image.stem + ".txt")
+            shutil.copyfile(label, target / "train" / "labels" / label.name)
+        return target
+    # class folders: massey/<class>/hand<N>_..., asl-alphabet/<class>/<class><n>.jpg
+    for folder in sorted(p for p in source.iterdir() if p.is_dir()):
+        if canonical_label(folder.name) not in LETTERS:
+            continue
+        files = sorted(folder.iterdir())
+        if name == "massey":  # two per signer and letter, from different lights
+            by_signer: dict[str, list[Path]] = {}
+            for f in files:
+                by_signer.setdefault(f.name.split("_")[0], []).append(f)
+            picked = [f for fs in by_signer.values() for f in fs[:: max(1, len(fs) // 2)][:2]]
+        else:
+            picked = files[:: max(1, len(files) // 4)][:4]
+        (target / folder.name).mkdir(parents=True, exist_ok=True)
+        for f in picked:
+            shutil.copyfile(f, target / folder.name / f.name)
+    return target
+
+
+def prepare_datasets(settings: BenchSettings, log: Any = print) -> tuple[dict[str, LandmarkSet], dict[str, Any]]:
+    """Import (once) and extract landmarks (cached) for the bench's datasets.
+
+    Full runs use indexes named massey, asl-letters, asl-alphabet, asl-landmarks (made from
+    the shared folder if missing); quick runs build `quick-<name>` from small subsets.
+    Returns the landmark sets and the extraction statistics (found rate, images/s).
+    Raises DatasetFormatError when a shared dataset is missing.
+    """
+    from fingerspell import home
+    from fingerspell.data.importer import import_dataset
+    from fingerspell.data.index import dataset_names
+    from fingerspell.errors import DatasetFormatError
+    from fingerspell.hands.extract import extract_landmarks
+
+    sets: dict[str, LandmarkSet] = {}
+    stats: dict[str, Any] = {}
+    for name, folder, _kind in BENCH_SOURCES:
+        source = settings.data_root / folder
+        if not source.exists():
+            raise DatasetFormatError(f"{source}: shared dataset {name!r} not found (set --data-root)")
+        index_name = f"quick-{name}" if settings.quick else name
+        if index_name not in dataset_names():
+            path = _quick_subset(name, source, home.home() / "bench-data" / index_name) if settings.quick else source
+            log(f"importing {path} as {index_name}")
+            import_dataset(path, name=index_name, replace=True).close()
+        with Dataset.load(index_name) as ds:
+            result = extract_landmarks(ds, progress=True)
+            sets[name] = load_landmark_set(ds)
+            sets[name].name = name
+        stats[name] = {
+            "samples": len(sets[name]), "found_rate": round(float(sets[name].found.mean()), 4),
+            "newly_extracted": int(result.computed),
+            "images_per_s": round(float(result.images_per_second), 2) if result.computed else None,
+        }
+        log(f"{name}: {len(sets[name])} samples, hand found in {sets[name].found.mean():.2%}"
+            + (f", extraction {stats[name]['images_per_s']} images/s" if stats[name]["images_per_s"] else " (cached)"))
+    return sets, stats
+
+
+def image_model_bench(settings: BenchSettings, log: Any = print) -> dict[str, Any]:
+    """Sign-MNIST test accuracy of an image model trained with the training package."""
+    from fingerspell import home
+    from fingerspell.data.importer import import_dataset
+    from fingerspell.data.index import dataset_names
+    from fingerspell.evaluate.report import evaluate
+    from fingerspell.train.loop import train
+
+    source = settings.data_root / "sign-mnist"
+    name = "quick-sign-mnist" if settings.quick else "sign-mnist"
+    if name not in dataset_names():
+        path = source
+        if settings.quick:
+            import gzip
+
+            path = home.home() / "bench-data" / name
+            path.mkdir(parents=True, exist_ok=True)
+            for part, rows in (("train", 1500), ("test", 400)):
+                with gzip.open(source / f"sign_mnist_{part}.csv.gz", "rt") as src:
+                    lines = [next(src) for _ in range(rows + 1)]
+                (path / f"sign_mnist_{part}.csv").write_text("".join(lines))
+        import_dataset(path, name=name, replace=True).close()
+    epochs = settings.image_epochs or (2 if settings.quick else 8)
+    start = time.perf_counter()
+    run = train(name, settings.image_model, epochs=epochs, progress=False, threads=1)
+    report = evaluate(run.path if hasattr(run, "path") else run, name, split="test", progress=False)
+    log(f"sign-mnist: {settings.image_model} {epochs} epochs -> test top-1 {report.top1:.2%}")
+    return {"model": settings.image_model, "epochs": epochs, "top1": round(report.top1, 4), "n": report.n,
+            "run": str(getattr(run, "path", run)), "seconds": round(time.perf_counter() - start, 1),
+            "note": "Sign-MNIST's test set shares signers with its train set: memory more than generalisation"}
+
+
+def run_accuracy_bench(settings: BenchSettings, log: Any = print) -> dict[str, Any]:
+    """Run every protocol; write `accuracy.json` and `accuracy.md` into `settings.out`.
+
+    Returns the JSON-able results. Raises FingerspellError (missing data, no landmarks).
+    """
+    import platform
+
+    import torch
+
+    from fingerspell.atomic import write_json, write_text
+    from fingerspell.hands.features import FEATURES_VERSION
+
+    started = time.perf_counter()
+    recipe = settings.effective_recipe
+    sets, extraction = prepare_datasets(settings, log)
+    results: dict[str, Any] = {
+        "quick": settings.quick, "features": FEATURES_VERSION, "recipe": recipe.to_dict(),
+        "torch_threads": torch.get_num_threads(), "machine": platform.machine(),
+        "extraction": extraction, "protocols": {},
+    }
+    others = [s for n, s in sets.items() if n != "massey"]
+    log("massey leave-one-signer-out")
+    runs = [massey_loso(sets["massey"], recipe, progress=log),
+            massey_loso(sets["massey"], recipe, extra=others, progress=log)]
+    log("asl-letters grouped by source photo")
+    runs.append(asl_letters_grouped(sets["asl-letters"], recipe, k=3 if settings.quick else 5, progress=log))
+    runs.append(asl_letters_grouped(sets["asl-letters"], recipe, k=3 if settings.quick else 5,
+                                    extra=[s for n, s in sets.items() if n != "asl-letters"], progress=log))
+    log("cross-dataset matrix")
+    runs.append(cross_dataset(sets, recipe, progress=log))
+    for result in runs:
+        results["protocols"][result.name] = result.to_dict()
+    if not settings.skip_image_models:
+        try:
+            results["sign_mnist"] = image_model_bench(settings, log)
+        except FingerspellError as exc:  # the landmark numbers still stand; say why this one is missing
+            results["sign_mnist"] = {"error": str(exc)}
+            log(f"sign-mnist image model skipped: {exc}")
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    settings.out.mkdir(parents=True, exist_ok=True)
+    write_json(settings.out / "accuracy.json", results)
+    write_text(settings.out / "accuracy.md", markdown_table(results))
+    return results
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{100 * value:.1f}%"
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    """The bench's results as Markdown: one table of protocols, one cross-dataset matrix."""
+    lines = [
+        f"# Accuracy bench{' (quick: small subsets, few epochs - not the real numbers)' if results['quick'] else ''}",
+        "",
+        f"Features `{results['features']}`, model `{results['recipe']['model']}`, "
+        f"{results['recipe']['epochs']} epochs. Images where no hand was found count as wrong.",
+        "",
+        "| dataset | samples | hand found | extraction images/s |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, s in results["extraction"].items():
+        lines.append(f"| {name} | {s['samples']} | {_pct(s['found_rate'])} | {s['images_per_s'] or 'cached'} |")
+    lines += ["", "| protocol | top-1 (pooled) | mean over folds | no hand | worst static letter | n |",
+              "|---|---:|---:|---:|---|---:|"]
+    for name, p in results["protocols"].items():
+        worst = p.get("min_static_letter")
+        worst_text = f"{worst[0]} {_pct(worst[1])}" if worst else "-"
+        lines.append(f"| {name} | {_pct(p['top1'])} | {_pct(p['mean_fold_top1'])} | {_pct(p['no_hand_rate'])} | "
+                     f"{worst_text} | {p['n']} |")
+        if p.get("folds") and name.startswith("massey"):
+            folds = ", ".join(f"{k} {_pct(v['top1'])}" for k, v in p["folds"].items())
+            lines.append(f"| &nbsp;&nbsp;per signer | {folds} | | | | |")
+    matrix = results["protocols"].get("cross-dataset", {}).get("matrix")
+    if matrix:
+        tests = sorted({t for row in matrix.values() for t in row})
+        lines += ["", "Cross-dataset top-1 (rows: trained on; columns: tested on; 24 static letters):", "",
+                  "| train \\ test | " + " | ".join(tests) + " |", "|---|" + "---:|" * len(tests)]
+        for train_name, row in matrix.items():
+            lines.append(f"| {train_name} | " + " | ".join(_pct(row[t]["top1"]) if t in row else "-" for t in tests) + " |")
+    sm = results.get("sign_mnist")
+    if sm:
+        lines += ["", "Sign-MNIST test (image model): "
+                  + (f"`{sm['model']}` {sm['epochs']} epochs, top-1 {_pct(sm['top1'])} (n={sm['n']}). {sm['note']}."
+                     if "top1" in sm else f"not run: {sm['error']}")]
+    lines += ["", f"Total time {results['seconds']} s."]
+    return "\n".join(lines) + "\n"
