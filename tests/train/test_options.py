@@ -53,3 +53,14 @@ def test_landmark_model_trains_and_gets_a_report(datasets_root):
     assert [r["letter"] for r in report.per_class] == list("ABCDE") and report.n == 50
     assert report.top1 > 0.5
     assert (report.out / "mistakes.png").is_file() and (report.out / "report.html").is_file()
+
+
+def test_dataloader_workers_give_the_same_run_as_the_main_process(mnist_tiny):
+    import torch
+    from safetensors.torch import load_file
+
+    args = dict(epochs=1, batch_size=32, progress=False, cache="false", **{"augment.hflip": 0.5})
+    inline = train(mnist_tiny, "letters-cnn", workers=0, **args)
+    workers = train(mnist_tiny, "letters-cnn", workers=2, **args)
+    a, b = load_file(str(inline.path / "last.safetensors")), load_file(str(workers.path / "last.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("model."))

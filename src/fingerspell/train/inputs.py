@@ -148,6 +148,12 @@ class ImageInputs:
         chw = (image.transpose(2, 0, 1).astype(np.float32) - self.mean) * self.scale
         return self._torch.from_numpy(np.ascontiguousarray(chw)), self.labels[i]
 
+    def reopen(self) -> None:
+        """Open a fresh connection to the index: a SQLite connection must not cross a fork
+        (DataLoader workers call this when they start)."""
+        if not isinstance(self.dataset, str):
+            self.dataset = Dataset.load(self.dataset.name)
+
     def __getstate__(self) -> dict[str, Any]:
         # DataLoader workers (spawn) pickle the dataset: sqlite connections do not travel, so
         # workers reopen the index by name.

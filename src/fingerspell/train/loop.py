@@ -205,7 +205,18 @@ def _loader(dataset: Any, cfg: TrainConfig, epoch: int, ctx: ddp.DistContext, tr
     # only which few samples an epoch skips.
     drop_last = training and len(dataset) // max(1, ctx.world_size) > cfg.batch_size
     return DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers, drop_last=drop_last,
-                      pin_memory=ctx.device.startswith("cuda"), persistent_workers=False)
+                      pin_memory=ctx.device.startswith("cuda"), persistent_workers=False,
+                      worker_init_fn=_worker_init if cfg.workers else None)
+
+
+def _worker_init(worker_id: int) -> None:
+    import torch
+
+    info = torch.utils.data.get_worker_info()
+    reopen = getattr(info.dataset, "reopen", None)
+    if reopen is not None:
+        reopen()
+    torch.set_num_threads(1)  # workers prepare samples; the main process does the maths
 
 
 def evaluate_loader(model: Any, loader: Any, device: str, amp_dtype: Any, criterion: Any = None) -> dict[str, float]:
