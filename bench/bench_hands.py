@@ -86,6 +86,25 @@ def load_image(item: Item) -> np.ndarray:
 _DETECTORS: dict[str, object] = {}
 
 
+def on_hand(item: Item, image: np.ndarray, hand) -> bool | None:
+    """Is this detection on the hand? Checkable where the data says where the hand is:
+    Massey (hand segmented on black: >= 80% of landmarks on non-black pixels) and
+    asl-letters (landmark centre inside the annotated box grown by 20%). None elsewhere."""
+    import cv2
+
+    h, w = image.shape[:2]
+    if item.dataset == "massey":
+        mask = cv2.dilate((image.max(axis=2) > 30).astype(np.uint8), np.ones((15, 15), np.uint8))
+        px = np.clip(np.round(hand.pixels(w, h)).astype(int), 0, [w - 1, h - 1])
+        return bool(mask[px[:, 1], px[:, 0]].mean() >= 0.8)
+    if item.dataset == "asl-letters" and item.hint is not None:
+        xmin, ymin, xmax, ymax = item.hint
+        mx, my = 0.2 * (xmax - xmin), 0.2 * (ymax - ymin)
+        cx, cy = hand.landmarks[:, 0].mean() * w, hand.landmarks[:, 1].mean() * h
+        return bool(xmin - mx <= cx <= xmax + mx and ymin - my <= cy <= ymax + my)
+    return None
+
+
 def _worker_init(settings: dict) -> None:
     from fingerspell.hands import HandDetector
 
@@ -102,7 +121,8 @@ def _run_one(item: Item) -> dict:
     seconds = time.perf_counter() - start
     out = {"dataset": item.dataset, "key": item.key, "label": item.label, "found": hand is not None,
            "method": hand.method if hand else None, "seconds": seconds,
-           "landmarks": hand.landmarks.tolist() if hand else None}
+           "landmarks": hand.landmarks.tolist() if hand else None,
+           "on_hand": on_hand(item, image, hand) if hand else None}
     ablation = {}
     for name, single in _DETECTORS["ablation"].items():  # type: ignore[union-attr]
         ablation[name] = single.detect(image, hint_box=item.hint) is not None
@@ -123,8 +143,13 @@ def summarise(results: list[dict]) -> dict:
     for r in hands:
         for name, ok in r["ablation"].items():
             ablation[name] += ok
+    checked = [r for r in hands if r["found"] and r["on_hand"] is not None]
+    off_by_method = Counter(r["method"] for r in checked if not r["on_hand"])
     return {
         "images": len(hands),
+        "checked_on_hand": len(checked),
+        "off_hand": sum(off_by_method.values()),
+        "off_hand_by_method": dict(off_by_method),
         "found": found,
         "rate": found / len(hands) if hands else None,
         "per_letter": {k: {"found": v[0], "images": v[1], "rate": v[0] / v[1]} for k, v in sorted(per_letter.items())},
@@ -171,6 +196,31 @@ def draw_sheet(results: list[dict], selector: str, path: Path, limit: int = 24) 
     print(f"draw: wrote {path} ({len(chosen)} detections by {method})")
 
 
+def bench_video(frames: int = 120) -> dict:
+    """ms per 640x480 frame in video (tracking) mode, hand moving across the frame."""
+    import cv2
+
+    from fingerspell.hands import HandDetector
+
+    folder = DATASETS / "asl-alphabet" / "asl_alphabet_train" / "B"
+    sources = [load_image(Item("asl-alphabet", str(p), "B")) for p in sorted(folder.glob("*.jpg"))[:frames]]
+    out = {}
+    for complexity in (0, 1):
+        with HandDetector(mode="video", model_complexity=complexity) as detector:
+            found, seconds = 0, 0.0
+            for i, source in enumerate(sources):
+                frame = np.zeros((480, 640, 3), np.uint8)
+                x = 40 + (i * 3) % 360
+                frame[140:440, x:x + 300] = cv2.resize(source, (300, 300))
+                start = time.perf_counter()
+                found += detector.detect(frame) is not None
+                if i >= 5:  # the first frames include graph start-up
+                    seconds += time.perf_counter() - start
+            out[f"complexity{complexity}"] = {"frames": len(sources), "found": found,
+                                              "ms_per_frame": 1000 * seconds / max(1, len(sources) - 5)}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default="massey,asl-letters,asl-alphabet,sign-mnist")
@@ -184,6 +234,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--draw", action="append", default=[], help="dataset:method contact sheet PNG")
+    parser.add_argument("--video", action="store_true", help="also time video (tracking) mode at 640x480")
+    parser.add_argument("--keys", default=None, help="only the images listed in this file (a misses.txt)")
+    parser.add_argument("--dump", default=None, help="write one JSON line per image here (for analysis)")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "hands.json"))
     args = parser.parse_args()
 
@@ -194,8 +247,13 @@ def main() -> int:
     settings = {"detector": detector, "ablation": [a for a in args.ablation.split(",") if a]}
     rng = random.Random(args.seed)
     items: list[Item] = []
+    wanted = None
+    if args.keys:
+        wanted = {line.split("\t")[-1] for line in Path(args.keys).read_text().splitlines() if line.strip()}
     for name in args.datasets.split(","):
         listed = list_items(name)
+        if wanted is not None:
+            listed = [item for item in listed if item.key in wanted]
         if args.limit and len(listed) > args.limit:
             listed = rng.sample(listed, args.limit)
         if args.no_hint:
@@ -227,12 +285,23 @@ def main() -> int:
         worst = sorted(summary["per_letter"].items(), key=lambda kv: kv[1]["rate"])[:6]
         print("  worst letters: " + ", ".join(f"{k} {100 * v['rate']:.1f}% ({v['found']}/{v['images']})" for k, v in worst))
         print("  found by: " + ", ".join(f"{k} {v}" for k, v in summary["methods"].items()))
+        if summary["checked_on_hand"]:
+            print(f"  landmarks off the hand: {summary['off_hand']}/{summary['checked_on_hand']} checked "
+                  + (str(summary["off_hand_by_method"]) if summary["off_hand"] else ""))
         if summary["ablation_rate"]:
             print("  each attempt alone: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in summary["ablation_rate"].items()))
     print(f"\nall: {len(items)} images in {wall:.0f} s = {len(items) / wall:.1f} images/s with {args.workers} worker(s)")
+    if args.video:
+        report["video"] = bench_video()
+        for k, v in report["video"].items():
+            print(f"video mode {k}: {v['ms_per_frame']:.1f} ms per 640x480 frame, hand found in {v['found']}/{v['frames']}")
     from fingerspell.atomic import write_json
 
     write_json(args.out, report)
+    if args.dump:
+        with open(args.dump, "w") as handle:
+            for r in results:
+                handle.write(json.dumps({k: v for k, v in r.items() if k != "landmarks"}) + "\n")
     print(f"wrote {args.out}")
     misses = Path(args.out).with_suffix(".misses.txt")
     misses.write_text("\n".join(f"{r['dataset']}\t{r['label']}\t{r['key']}" for r in results

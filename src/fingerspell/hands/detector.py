@@ -98,7 +98,7 @@ class _Attempt:
     low: bool = False           # use the low-confidence palm detector
     very_low: bool = False      # an even lower palm threshold (the landmark model still has to agree)
     lite: bool = False          # the lite (complexity 0) models: another palm detector, other misses
-    bright: bool = False        # lift shadows (gamma 0.5) for backlit, under-exposed hands
+    bright: float = 1.0         # gamma < 1 lifts shadows: backlit, under-exposed hands
     up: bool = False            # upscale the image so its shorter side is at least 384 px
     scale: float = 1.0          # extra scale factor (e.g. 0.5 for a half-size attempt)
     rotate: float = 0.0         # degrees, counter-clockwise
@@ -127,7 +127,9 @@ def _parse_attempt(name: str) -> _Attempt:
         elif part == "lite":
             kwargs["lite"] = True
         elif part == "bright":
-            kwargs["bright"] = True
+            kwargs["bright"] = 0.5
+        elif part == "bright3":
+            kwargs["bright"] = 0.33
         elif part == "up":
             kwargs["up"] = True
         elif part == "half":
@@ -312,8 +314,8 @@ class HandDetector:
             view = self._warp(rgb, matrix, out_size, attempt.border)
         if attempt.clahe:
             view = _clahe(view)
-        if attempt.bright:
-            view = cv2.LUT(view, _GAMMA_LUT)
+        if attempt.bright != 1.0:
+            view = cv2.LUT(view, _gamma_table(attempt.bright))
         solution = self._solution(static, attempt)
         with warnings.catch_warnings():
             # mediapipe 0.10.14 calls a deprecated protobuf API on every frame; silence only that.
@@ -429,7 +431,8 @@ class HandDetector:
         return cv2.warpAffine(rgb, index_matrix, size, flags=cv2.INTER_LINEAR, borderMode=mode, borderValue=value)
 
 
-_GAMMA_LUT = np.clip(255.0 * (np.arange(256) / 255.0) ** 0.5, 0, 255).astype(np.uint8)
+def _gamma_table(gamma: float) -> np.ndarray:
+    return np.clip(255.0 * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
 
 
 def _clahe(rgb: np.ndarray) -> np.ndarray:
