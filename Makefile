@@ -25,7 +25,7 @@ test: setup
 	$(BIN)/python -m pytest -q -n 2 tests
 
 bench: setup
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/run_all.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
