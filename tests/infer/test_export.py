@@ -65,7 +65,13 @@ def test_image_run_exports_and_predicts(datasets_root, tmp_path, capsys):
     photo = read_image(sorted((datasets_root / "massey" / "asl_dataset" / "c").iterdir())[0])
     with Predictor(out, conf=0.0) as predictor:
         p = predictor.predict_image(photo)
-    assert p.letter in manifest["labels"] and p.timings["model"] > 0
+    assert p.letter in manifest["labels"] and p.timings["model"] > 0 and p.hand
+    # The centre-crop recipe runs the model on the frame's centre without a hand detector.
+    centre = tmp_path / "cnn-centre"
+    assert main(["export", str(run.path), "--out", str(centre), "--crop", "center"]) == 0
+    with Predictor(centre, conf=0.0) as predictor:
+        p = predictor.predict_image(photo)
+    assert p.letter in manifest["labels"] and p.timings["hands"] == 0 and not p.hand
 
 
 def test_export_of_a_missing_run():

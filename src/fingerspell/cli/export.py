@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--quantize", choices=["int8"], help="store an int8 dynamically quantised model")
     parser.add_argument("--out", metavar="DIR", help="bundle folder (default FINGERSPELL_HOME/models/<run>)")
     parser.add_argument("--checkpoint", default="best", choices=["best", "last"], help="which checkpoint to export")
+    parser.add_argument("--crop", default="hand", choices=["hand", "center"],
+                        help="image models: feed a square around the detected hand (default) or the frame's centre")
     parser.add_argument("--max-samples", type=int, default=2000,
                         help="evaluation samples used for the parity check (default 2000)")
     parser.set_defaults(func=run)
@@ -30,5 +32,5 @@ def run(args: argparse.Namespace) -> int:
     from fingerspell.export.onnx import export_run
 
     export_run(args.run, out=args.out, quantize=args.quantize == "int8", which=args.checkpoint,
-               max_samples=args.max_samples)
+               max_samples=args.max_samples, crop=args.crop)
     return 0

@@ -188,6 +188,7 @@ def export_run(
     max_samples: int = 2000,
     name: str | None = None,
     echo: Callable[[str], None] | None = print,
+    crop: str = "hand",
 ) -> Path:
     """Export a run's model to a bundle folder and return its path.
 
@@ -195,6 +196,9 @@ def export_run(
     quantize: store an int8 dynamically quantised model; the float model is still checked.
     max_samples: evaluation samples used for the check (an even spread of the split).
     echo: where the check's lines are printed (None: silent).
+    crop: image models only: what the predictor feeds the model, "hand" (a square around the
+        detected hand, with the run's crop_margin) or "center" (the centre square of the frame,
+        no hand detection: the DigitalOcean webcam recipe).
 
     Raises RunNotFoundError / TrainingError for a bad run, ExportError when the export fails or
     onnxruntime disagrees with PyTorch beyond 1e-4 or on any top-1.
@@ -207,6 +211,8 @@ def export_run(
     from fingerspell.train.checkpoint import load_run_model
 
     say = echo or (lambda _line: None)
+    if crop not in ("hand", "center"):
+        raise ExportError(f"crop must be 'hand' or 'center', not {crop!r}")
     model, info = load_run_model(run, which=which)
     model = model.float().eval()
     spec = dict(info.spec)
@@ -278,7 +284,7 @@ def export_run(
         size = [int(v) for v in spec["input_size"]]
         channels = int(spec["channels"])
         input_spec = InputSpec(kind="image", shape=[1, channels, *size], names=[input_name], size=size,
-                               channels=channels, crop="hand")
+                               channels=channels, crop=crop)
         normalisation = {"mean": [float(v) for v in spec["mean"]], "std": [float(v) for v in spec["std"]]}
         extra = {"crop_margin": float(info.config.get("crop_margin", 0.15))}
     benchmarks = {

@@ -138,6 +138,9 @@ def draw_prediction(image: np.ndarray, p: Prediction, fps: float | None = None) 
         ty = max(th + 4, y0 - 6)
         cv2.rectangle(canvas, (x0, ty - th - 4), (x0 + tw + 6, ty + base), green, -1)
         cv2.putText(canvas, label, (x0 + 3, ty), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), thick + 1, cv2.LINE_AA)
+    elif p.letter:  # centre-crop bundles answer without a hand box
+        cv2.putText(canvas, f"{p.letter} {p.confidence:.2f}", (int(10 * scale), int(40 * scale)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 1.2 * scale, green, thick + 1, cv2.LINE_AA)
     else:
         cv2.putText(canvas, "no hand", (int(10 * scale), int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.8 * scale, yellow, thick, cv2.LINE_AA)
