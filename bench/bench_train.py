@@ -34,9 +34,9 @@ RESULTS = REPO / "bench" / "results" / "train.json"
 # one-cycle schedule, label smoothing. Chosen with the carved val split only.
 SIGN_MNIST_CONFIG = {
     "epochs": 8, "batch_size": 128, "optimizer": "adamw", "lr": 0.003, "schedule": "onecycle", "warmup_pct": 0.2,
-    "label_smoothing": 0.1, "weight_decay": 0.0005, "val_fraction": 0.1, "seed": 0,
+    "label_smoothing": 0.1, "weight_decay": 0.0001, "val_fraction": 0.1, "monitor": "val_acc", "seed": 0,
     "augment.shift_scale_rotate": 0.7, "augment.shift_limit": 0.1, "augment.scale_limit": 0.1, "augment.rotate_limit": 10,
-    "augment.brightness_contrast": 0.5,
+    "augment.brightness_contrast": 0.5, "augment.brightness_limit": 0.2, "augment.contrast_limit": 0.2,
 }
 # Photos of hands: crops to the hand box where there is one, flips (left and right hands sign
 # the same letter), colour and blur changes.
