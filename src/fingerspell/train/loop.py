@@ -494,7 +494,8 @@ def _fit(run_dir: Path, ds: Dataset, model_name: str, spec: Any, cfg: TrainConfi
                     writer.add_scalar(f"accuracy/{key[:-4]}", metrics[key], epoch)
                 writer.add_scalar("lr", metrics["lr"], epoch)
                 writer.flush()
-                plot_curves(history, run_dir / "curves.png", f"{run_dir.name}")
+                note = f" (train loss with label smoothing {cfg.label_smoothing:g} and augmentation; val loss plain)" if cfg.label_smoothing else ""
+                plot_curves(history, run_dir / "curves.png", f"{run_dir.name}{note}")
             if stopped_early:
                 log(f"early stopping: {cfg.monitor} has not improved for {bad_epochs} epochs")
                 break
