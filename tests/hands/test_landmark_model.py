@@ -126,3 +126,68 @@ def test_train_and_evaluate_a_landmark_model_through_the_training_api(datasets_r
     assert report.n == 30
     assert report.top1 > 0.8
     assert (run.path / "best.safetensors").exists()
+
+
+def test_evaluate_counts_samples_without_a_hand_as_wrong(datasets_root, tmp_path):
+    """evaluate() on a landmark run: samples whose hand was not found stay in `n`, count as
+    wrong and are reported as `no_hand`."""
+    from fingerspell.data.importer import import_dataset
+    from fingerspell.data.index import Dataset
+    from fingerspell.evaluate.report import evaluate
+    from fingerspell.train.loop import train
+
+    with np.load(datasets_root / "asl-landmarks" / "landmarks.npz", allow_pickle=False) as data:
+        x, y = data["x"], data["y"]
+    picks = np.concatenate([np.flatnonzero(y == letter)[:30] for letter in "ABC"])
+    folder = tmp_path / "webcam"
+    folder.mkdir()
+    np.savez(folder / "landmarks.npz", x=x[picks], y=y[picks])
+    ds = import_dataset(folder / "landmarks.npz", name="webcam3")
+    ids = [s.id for s in ds.samples()]
+    test_ids = [i for k, i in enumerate(ids) if k % 3 == 0]
+    ds.assign_splits({i: ("test" if i in test_ids else "train") for i in ids})
+    run = train("webcam3", "landmark-mlp-small", epochs=4, batch_size=16, progress=False, threads=1)
+    before = evaluate(run.path, "webcam3", split="test", progress=False)
+    # MediaPipe "missed" five test hands: the cache says no hand for them.
+    missed = test_ids[:5]
+    ds.db.executemany("UPDATE landmarks SET found = 0, points = NULL, world = NULL WHERE sample_id = ?",
+                      [(i,) for i in missed])
+    ds.db.commit()
+    ds.close()
+    after = evaluate(run.path, "webcam3", split="test", progress=False)
+    assert after.n == before.n == 30
+    assert after.no_hand == 5
+    assert after.top1 <= before.top1 - 5 / 30 + 1e-9
+    assert sum(m["predicted"] == "no hand" for m in after.mistakes) == 5
+    assert sum(sum(row) for row in after.confusion) == 25
+
+
+def test_landmark_inputs_leave_out_missed_hands_in_training_and_flag_them_in_evaluation(datasets_root, tmp_path):
+    """Real images through MediaPipe: a blank image has no hand."""
+    import cv2
+
+    from fingerspell.data.importer import import_dataset
+    from fingerspell.hands.extract import extract_landmarks
+    from fingerspell.models import get_model_spec
+    from fingerspell.train.config import load_config
+    from fingerspell.train.inputs import build_inputs
+
+    root = tmp_path / "tiny"
+    for letter in "ab":
+        (root / letter).mkdir(parents=True)
+        for f in sorted((datasets_root / "massey" / "asl_dataset" / letter).glob("hand1_*"))[:2]:
+            (root / letter / f.name).write_bytes(f.read_bytes())
+    cv2.imwrite(str(root / "b" / "blank.jpg"), np.zeros((200, 200, 3), np.uint8))
+    ds = import_dataset(root, name="tiny")
+    extract_landmarks(ds, progress=False, workers=1)
+    spec = get_model_spec("landmark-mlp-small")
+    cfg = load_config(None, {})
+    training = build_inputs(ds, None, spec, cfg, training=True)
+    evaluation = build_inputs(ds, None, spec, cfg, training=False)
+    assert len(training) == 4 and training.found.all()
+    assert len(evaluation) == 5 and int((~evaluation.found).sum()) == 1
+    blank = int(np.flatnonzero(~evaluation.found)[0])
+    assert evaluation.samples[blank].source.endswith("blank.jpg")
+    features, label = evaluation[blank]
+    assert float(features.abs().sum()) == 0.0 and ds.classes[label] == "B"
+    ds.close()

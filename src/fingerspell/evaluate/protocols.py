@@ -133,7 +133,7 @@ class Recipe:
     weight_decay: float = 0.01
     label_smoothing: float = 0.1
     seed: int = 0
-    balance_sources: bool = True   # weight each training source equally (the webcam set is 10k)
+    per_source: int = 2000         # samples drawn from each training source per epoch (0 = all)
     augment: LandmarkAugment = field(default_factory=LandmarkAugment)
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,9 +144,11 @@ def fit_landmark_model(train_set: LandmarkSet, classes: Sequence[str], recipe: R
                        sources: np.ndarray | None = None) -> Any:
     """Train a registered landmark model on the samples of `train_set` with a hand.
 
-    `sources` (str [N]) names where each sample came from; with `recipe.balance_sources` each
-    source gets the same total weight per epoch. Returns the model in eval mode. Raises
-    FingerspellError when there is nothing to train on or a label is not in `classes`.
+    `sources` (str [N]) names where each sample came from. Each epoch draws at most
+    `recipe.per_source` samples from every source (fresh ones each epoch), so the 10,000
+    near-identical webcam frames neither drown Massey's four signers nor slow every epoch;
+    over the epochs all data is used. Returns the model in eval mode. Raises
+    FingerspellError when there is nothing to train on.
     """
     import torch
 
@@ -157,38 +159,41 @@ def fit_landmark_model(train_set: LandmarkSet, classes: Sequence[str], recipe: R
         raise FingerspellError(f"{train_set.name}: fewer than 2 training samples with a hand found")
     data = train_set.subset(keep)
     index = {c: i for i, c in enumerate(classes)}
-    y = torch.as_tensor(np.array([index[label] for label in data.labels]))
-    weights = None
-    if recipe.balance_sources and sources is not None:
-        src = np.asarray(sources)[keep]
-        names, counts = np.unique(src, return_counts=True)
-        per = {n: len(src) / (len(names) * c) for n, c in zip(names, counts)}
-        weights = torch.as_tensor(np.array([per[s] for s in src]), dtype=torch.double)
-    generator = torch.Generator().manual_seed(recipe.seed)
+    y_all = np.array([index[label] for label in data.labels])
+    src = np.asarray(sources)[keep] if sources is not None else np.full(len(data), data.name)
+    members = [np.flatnonzero(src == name) for name in np.unique(src)]
+    per_epoch = sum(min(len(m), recipe.per_source) if recipe.per_source else len(m) for m in members)
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     model = create_model(recipe.model, len(classes))
-    steps = max(1, int(np.ceil(len(y) / recipe.batch_size))) * recipe.epochs
+    steps = max(1, int(np.ceil(per_epoch / recipe.batch_size))) * recipe.epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.lr, total_steps=steps)
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     model.train()
+    done = 0
     for _ in range(recipe.epochs):
-        points = augment_points(data.points, data.image_size, rng, recipe.augment)
-        x = torch.as_tensor(data.features(points))
-        if weights is not None:
-            order = torch.multinomial(weights, len(y), replacement=True, generator=generator)
-        else:
-            order = torch.randperm(len(y), generator=generator)
-        for start in range(0, len(order), recipe.batch_size):
-            batch = order[start:start + recipe.batch_size]
-            if len(batch) < 2:  # BatchNorm needs two samples
+        chosen = np.concatenate([
+            rng.choice(m, recipe.per_source, replace=False) if recipe.per_source and len(m) > recipe.per_source else m
+            for m in members
+        ])
+        chosen = chosen[rng.permutation(len(chosen))]
+        part = data.subset(chosen)
+        points = augment_points(part.points, part.image_size, rng, recipe.augment)
+        x = torch.as_tensor(part.features(points))
+        y = torch.as_tensor(y_all[chosen])
+        for start in range(0, len(y), recipe.batch_size):
+            if done >= steps:
+                break
+            batch = slice(start, start + recipe.batch_size)
+            if len(y[batch]) < 2:  # BatchNorm needs two samples
                 continue
             loss = loss_fn(model(x[batch]), y[batch])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             schedule.step()
+            done += 1
     model.eval()
     return model
 

@@ -46,6 +46,7 @@ class Report:
     labels: list[str]
     confusion: list[list[int]]
     skipped: dict[str, int] = field(default_factory=dict)
+    no_hand: int = 0  # samples with no hand found (landmark models): counted as wrong in top1/top5
     out: Path | None = None
     files: list[str] = field(default_factory=list)
     created: str = ""
@@ -147,22 +148,36 @@ def evaluate(run: str | Path, data: str, split: str | None = "test", out: str | 
         y_true = np.concatenate(y_parts)
         if (y_true < 0).any():
             raise TrainingError("input builder returned a class index outside the dataset's classes")
+        # Landmark inputs keep the samples where no hand was found (as zero features) and flag
+        # them in `inputs.found`: the model cannot answer for them, so they count as wrong in
+        # top-1 and top-5, stay out of the confusion matrix, and are reported as `no_hand`.
+        found = np.asarray(getattr(inputs, "found", None) if getattr(inputs, "found", None) is not None
+                           else np.ones(len(y_true), bool), dtype=bool)
+        if len(found) != len(y_true):
+            found = np.ones(len(y_true), bool)
+        probs[~found] = 0.0
         pred = probs.argmax(1)
         conf = probs.max(1)
+        correct = (pred == y_true) & found
         labels = list(info.labels)
-        matrix = M.confusion_matrix(y_true, pred, len(labels))
+        matrix = M.confusion_matrix(y_true[found], pred[found], len(labels))
         rows = sorted({model_index[c.upper()] for c in ds.classes if c.upper() in model_index})
-        ece, bins = M.calibration(conf, pred == y_true)
-        wrong = np.flatnonzero(pred != y_true)
+        ece, bins = M.calibration(conf, correct)
+        no_hand = int((~found).sum())
+        if no_hand:
+            skipped["no hand found (counted as wrong, not in the confusion matrix)"] = no_hand
+        wrong = np.flatnonzero(~correct)
         wrong = wrong[np.argsort(-conf[wrong], kind="stable")][:GALLERY_MAX]
         mistakes = []
         for i in wrong:
             s = used[i]
             mistakes.append({"index": int(i), "sample_id": getattr(s, "id", None), "source": getattr(s, "where", None),
-                             "true": labels[y_true[i]], "predicted": labels[pred[i]], "confidence": float(conf[i])})
+                             "true": labels[y_true[i]], "predicted": labels[pred[i]] if found[i] else "no hand",
+                             "confidence": float(conf[i])})
+        top5 = float(np.mean((np.argsort(-probs, axis=1)[:, :5] == y_true[:, None]).any(axis=1) & found)) if len(y_true) else float("nan")
         report = Report(
             run=info.name, data=data, split=split_name, checkpoint=which, n=int(len(y_true)),
-            top1=float((pred == y_true).mean()), top5=M.top_k_accuracy(probs, y_true, 5), ece=ece,
+            top1=float(correct.mean()), top5=top5, ece=ece, no_hand=no_hand,
             images_per_s=len(y_true) / max(total_time, 1e-9), model_images_per_s=len(y_true) / max(model_time, 1e-9),
             per_class=M.per_class(matrix, labels, rows, y_true, pred, conf), confused_pairs=M.confused_pairs(matrix, labels),
             calibration=bins, mistakes=mistakes, labels=labels, confusion=matrix.tolist(), skipped=skipped,
