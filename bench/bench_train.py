@@ -156,18 +156,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", help="FINGERSPELL_HOME to use (default: a fresh temporary folder)")
     args = parser.parse_args(argv)
     os.environ["FINGERSPELL_HOME"] = args.home or tempfile.mkdtemp(prefix="fingerspell-bench-")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.mode in ("sign-mnist", "all"):
-        results["sign_mnist"] = bench_sign_mnist(args.threads, args.epochs)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2))
+        save("sign_mnist", bench_sign_mnist(args.threads, args.epochs))
     if args.mode in ("generalisation", "all"):
         models = [m.strip() for m in args.models.split(",") if m.strip()]
-        results["generalisation"] = bench_generalisation(models, args.epochs or 6, args.threads, args.max_train)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2))
+        save("generalisation", bench_generalisation(models, args.epochs or 6, args.threads, args.max_train))
     print(f"wrote {RESULTS}")
     return 0
+
+
+def save(key: str, value: dict) -> None:
+    """Set one section of train.json, re-reading it first so runs of other modes are kept."""
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results[key] = value
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
