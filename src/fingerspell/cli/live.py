@@ -16,6 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", metavar="BUNDLE", help="bundle folder; default: the built-in model")
     parser.add_argument("--conf", type=float, default=0.5, help="smallest probability shown as a letter (0.5)")
     parser.add_argument("--classes", metavar="A,B", help="only consider these classes (comma separated)")
+    parser.add_argument("--complexity", type=int, choices=[0, 1],
+                        help="MediaPipe hand model: 0 lite (about twice as fast), 1 full; default: the bundle's")
     parser.set_defaults(func=run)
 
 
@@ -23,6 +25,6 @@ def run(args: argparse.Namespace) -> int:
     from fingerspell.infer.live import run_live
 
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
-    result = run_live(args.camera, model=args.model, conf=args.conf, classes=classes)
+    result = run_live(args.camera, model=args.model, conf=args.conf, classes=classes, complexity=args.complexity)
     print(f"text: {result['text']!r} ({result['frames']} frames at {result['fps']} fps)")
     return 0

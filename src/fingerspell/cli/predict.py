@@ -29,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--report", metavar="FILE", help="report file, .csv or .json (default for folders and "
                         "videos: FINGERSPELL_HOME/predictions/<source>-<time>.csv)")
     parser.add_argument("--limit", type=int, metavar="N", help="at most N images (spread over class folders) or frames")
+    parser.add_argument("--complexity", type=int, choices=[0, 1],
+                        help="MediaPipe hand model: 0 lite (about twice as fast), 1 full; default: the bundle's")
     parser.add_argument("--workers", type=int, help="processes for folders (default: 2 for 48+ images, else 1)")
     parser.set_defaults(func=run)
 
@@ -41,5 +43,6 @@ def run(args: argparse.Namespace) -> int:
         raise FingerspellError(f"--limit must be at least 1, got {args.limit}")
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     run_prediction(args.source, model=args.model, conf=args.conf, classes=classes, save=args.save,
-                   as_json=args.json, report=args.report, limit=args.limit, workers=args.workers)
+                   as_json=args.json, report=args.report, limit=args.limit, workers=args.workers,
+                   complexity=args.complexity)
     return 0

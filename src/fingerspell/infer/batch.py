@@ -202,14 +202,16 @@ def run_prediction(
     out: TextIO | None = None,
     progress: bool = True,
     predictor: Predictor | None = None,
+    complexity: int | None = None,
 ) -> PredictSummary:
     """Predict over `source` and write lines / JSON records to `out` (stdout), a report and,
-    with `save`, annotated images (a folder) or an annotated video. Returns the summary.
+    with `save`, annotated images (a folder) or an annotated video. `complexity` overrides the
+    bundle's MediaPipe hand model (0 lite and fast, 1 full). Returns the summary.
 
     Raises SourceError / CorruptImageError for a bad source, BundleError for a bad model.
     """
     out = out or sys.stdout
-    predictor = predictor or Predictor(model, conf=conf, classes=classes)
+    predictor = predictor or Predictor(model, conf=conf, classes=classes, model_complexity=complexity)
     spec: Any = source
     if isinstance(source, str) and limit and Path(source).is_dir():
         chosen = class_folders_first(Path(source), predictor.labels, limit)

@@ -41,7 +41,8 @@ def check_display(camera: int = 0) -> None:
 
 
 def run_live(camera: int = 0, model: str | Path | None = None, conf: float = 0.5,
-             classes: Sequence[str] | None = None, max_frames: int | None = None) -> dict[str, Any]:
+             classes: Sequence[str] | None = None, max_frames: int | None = None,
+             complexity: int | None = None) -> dict[str, Any]:
     """Show the live view until `q`; return the spelled text, committed letters and mean FPS.
 
     Raises DisplayError (no GUI / no display), SourceError (no camera), BundleError (bad model).
@@ -50,7 +51,7 @@ def run_live(camera: int = 0, model: str | Path | None = None, conf: float = 0.5
     from fingerspell.infer.sources import open_camera
 
     check_display(camera)
-    predictor = Predictor(model, conf=conf, classes=classes, mode="video")
+    predictor = Predictor(model, conf=conf, classes=classes, mode="video", model_complexity=complexity)
     source = open_camera(camera)
     fps, frames, last = 0.0, 0, time.perf_counter()
     try:
