@@ -425,7 +425,8 @@ class Predictor:
 
         Video files and cameras are tracked, smoothed and spelled (each Prediction carries
         the text so far); still images are recognised one by one. `workers` > 1 spreads a
-        folder over that many processes (each with its own hand detector), in order.
+        folder over that many processes (each with its own hand detector), in order; they are
+        started with "spawn", so a script using it needs the `if __name__ == "__main__":` guard.
 
         Raises SourceError / CorruptImageError when the source cannot be opened.
         """
@@ -446,7 +447,8 @@ class Predictor:
         fps = src.fps or 30.0
         self.reset_stream()
         smoother = LetterSmoother(self.labels, **{"enter": self.conf, **self.smoother_options})
-        speller = Speller(**self.speller_options)
+        # A word ends after half a second without a hand, whatever the frame rate.
+        speller = Speller(**{"space_after": max(3, round(0.5 * fps)), **self.speller_options})
         # Kept on the predictor so a caller that stops early (live view, --limit) can read the text.
         self.last_speller, self.last_smoother, self.last_fps = speller, smoother, fps
         for frame in src:
