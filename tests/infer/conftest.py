@@ -40,14 +40,14 @@ def massey(datasets_root) -> Path:
 @pytest.fixture(scope="session")
 def letter_photos(massey, predictor) -> dict[str, np.ndarray]:
     """For each letter a test needs, the first Massey photo (in path order) that the model
-    recognises with confidence >= 0.9 when placed on the 640x480 test canvas. The videos test
+    recognises with confidence >= 0.7 when placed on the 640x480 test canvas. The videos test
     the tracking, smoothing and spelling, not the classifier, so they use photos it gets right."""
     found: dict[str, np.ndarray] = {}
     for letter in "HIELO":
         for path in sorted((massey / letter.lower()).iterdir())[:40]:
             image = read_image(path)
             p = predictor.predict_image(place(image))
-            if p.letter == letter and p.confidence >= 0.9:
+            if p.letter == letter and p.confidence >= 0.7:
                 found[letter] = image
                 break
         else:
