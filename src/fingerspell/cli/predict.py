@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="at most N images (spread over class folders) or frames")
     parser.add_argument("--complexity", type=int, choices=[0, 1],
                         help="MediaPipe hand model: 0 lite (about twice as fast), 1 full; default: the bundle's")
-    parser.add_argument("--workers", type=int, help="processes for folders (default: 2 for 48+ images, else 1)")
+    parser.add_argument("--workers", type=int, help="processes for folders (default 1: one MediaPipe graph already uses several threads)")
     parser.set_defaults(func=run)
 
 

@@ -32,9 +32,10 @@ from fingerspell.infer.predictor import Prediction, Predictor
 from fingerspell.infer.smoothing import switches_per_second
 from fingerspell.infer.sources import ImageFilesSource, Source, open_source
 
-# Folder throughput: static-image hand detection costs ~15-30 ms an image, so folders of at
-# least this many images are spread over two processes (bench/bench_latency.py measures it).
-PARALLEL_MIN_IMAGES = 48
+# Folders run in one process unless --workers says otherwise: one MediaPipe graph already
+# spreads over 4 threads, and bench/bench_latency.py measured a second worker process on 2
+# cores at 12-14 images/s against 14-19 for one (more CPU per image, no gain in wall clock).
+DEFAULT_WORKERS = 1
 CSV_IMAGE_COLUMNS = [
     "path", "letter", "confidence", "expected", "correct", "hand", "handedness", "hand_score", "hand_method",
     "box_xmin", "box_ymin", "box_xmax", "box_ymax", "top5", "ms_total", "ms_hands", "error",
@@ -236,7 +237,7 @@ def _run_images(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
 
     count = src.size() or 0
     if workers is None:
-        workers = 2 if count >= PARALLEL_MIN_IMAGES else 1
+        workers = DEFAULT_WORKERS
     summary = PredictSummary(source=str(spec), kind=src.kind)
     save_dir = Path(save) if save else None
     single_file_save = save_dir is not None and count == 1 and save_dir.suffix.lower() in IMAGE_SUFFIXES
