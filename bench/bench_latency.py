@@ -181,7 +181,9 @@ def bench_folder(model: Path | None, images: int, workers: int) -> dict:
     cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     data["cpu_s"] = cpu_s
     data["cpu_ms_per_image"] = 1000 * cpu_s / data["images"]
-    data["images_per_s_with_free_cores"] = min(workers, os.cpu_count() or 1) * data["images"] / cpu_s
+    # An upper bound: every core busy with this run alone (MediaPipe runs each graph on 4 threads,
+    # so even one worker process can use both cores).
+    data["images_per_s_bound_free_cores"] = (os.cpu_count() or 1) * data["images"] / cpu_s
     data["workers"] = workers
     data["images_per_s"] = data["images"] / data["wall_s"]
     data["images_per_s_after_startup"] = data["images"] / data["loop_s"]
@@ -239,8 +241,8 @@ def main() -> int:
             print(f"folder of {folder['images']} photos, {workers} worker(s): {folder['images_per_s']:.1f} images/s "
                   f"wall clock incl. start-up ({folder['images_per_s_after_startup']:.1f}/s after), "
                   f"hand in {folder['hands']}{acc}; {folder['cpu_ms_per_image']:.1f} CPU ms/image "
-                  f"-> {folder['images_per_s_with_free_cores']:.1f} images/s if its {min(workers, os.cpu_count() or 1)} "
-                  f"core(s) were free")
+                  f"-> at most {folder['images_per_s_bound_free_cores']:.1f} images/s with all "
+                  f"{os.cpu_count()} cores free")
         passed["folder"] = max(f["images_per_s"] for f in results["folder"]) >= TARGETS["folder_images_per_s"]
     results["load_after"] = [round(v, 2) for v in os.getloadavg()]
     results["passed"] = passed
