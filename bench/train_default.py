@@ -1,7 +1,7 @@
 """Reproduce the bundled default model: src/fingerspell/models/default/{model.onnx,bundle.json}.
 
     .venv/bin/python bench/train_default.py                       # train on all shared data, export
-    .venv/bin/python bench/train_default.py --benchmarks bench/results/accuracy/accuracy.json
+    .venv/bin/python bench/train_default.py --benchmarks bench/results/accuracy.json
 
 What it does:
 1. imports the shared landmark sources into FINGERSPELL_HOME if missing (massey, asl-letters,

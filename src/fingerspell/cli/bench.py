@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     accuracy.add_argument("--quick", action="store_true",
                           help="small real subsets and few epochs (CI: under 3 minutes on 2 cores); not the real numbers")
     accuracy.add_argument("--out", type=Path, default=None,
-                          help="folder for accuracy.json and accuracy.md (default bench/results/accuracy[-quick])")
+                          help="folder for accuracy.json and accuracy.md (default bench/results, quick: bench/results/quick)")
     accuracy.add_argument("--data-root", type=Path, default=None,
                           help="the shared datasets folder (default $FINGERSPELL_SHARED_DATASETS or ../shared/datasets)")
     accuracy.add_argument("--epochs", type=int, default=None, help="landmark model epochs (default 40, quick 15)")
@@ -37,7 +37,7 @@ def _accuracy(args: argparse.Namespace) -> int:
 
     from fingerspell.evaluate.protocols import BenchSettings, default_data_root, run_accuracy_bench
 
-    out = args.out or Path("bench") / "results" / ("accuracy-quick" if args.quick else "accuracy")
+    out = args.out or Path("bench") / "results" / ("quick" if args.quick else "")
     settings = BenchSettings(data_root=args.data_root or default_data_root(), out=out, quick=args.quick,
                              skip_image_models=args.no_image_models)
     if args.epochs:

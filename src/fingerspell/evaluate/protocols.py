@@ -133,7 +133,7 @@ class Recipe:
     weight_decay: float = 0.01
     label_smoothing: float = 0.1
     seed: int = 0
-    per_source: int = 2000         # samples drawn from each training source per epoch (0 = all)
+    per_source: int = 1500         # samples drawn from each training source per epoch (0 = all)
     augment: LandmarkAugment = field(default_factory=LandmarkAugment)
 
     def to_dict(self) -> dict[str, Any]:
