@@ -68,7 +68,7 @@ def bench_tracking(model: Path | None, frames: int, warmup: int, complexity: int
         clip = Path(tmp) / "clip.avi"
         truth = build_clip(clip, frames)
         with Predictor(model, model_complexity=complexity) as predictor:
-            used = predictor.model_complexity
+            used = predictor.tracking_model_complexity
             # CPU time of the whole process (MediaPipe's threads included) per frame: unlike the
             # wall clock, it hardly changes when other jobs share the cores.
             cpu_start = time.process_time()

@@ -85,3 +85,14 @@ def test_inference_never_imports_torch(bundle_dir, datasets_root, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     letter, torch_loaded = result.stdout.split()[-2:]
     assert torch_loaded == "False"
+
+
+def test_tracking_can_use_its_own_hand_model(copy):
+    _edit(copy, lambda d: d["hands"].update(model_complexity=1, tracking_model_complexity=0))
+    predictor = Predictor(copy)
+    assert (predictor.model_complexity, predictor.tracking_model_complexity) == (1, 0)
+    assert predictor.detector("video").model_complexity == 0 and predictor.detector("image").model_complexity == 1
+    assert Predictor(copy, model_complexity=1).tracking_model_complexity == 1  # an explicit choice wins
+    _edit(copy, lambda d: d["hands"].update(tracking_model_complexity=3))
+    with pytest.raises(BundleError, match="tracking_model_complexity"):
+        Bundle.load(copy)

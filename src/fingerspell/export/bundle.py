@@ -44,9 +44,15 @@ class HandSettings:
     model_complexity: int = 0
     min_detection_confidence: float = 0.5
     robust: bool = True
+    # Optional: another hand model for video / camera tracking (0 is about twice as fast per
+    # frame as 1); None = the same as model_complexity.
+    tracking_model_complexity: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.tracking_model_complexity is None:
+            data.pop("tracking_model_complexity")
+        return data
 
 
 @dataclass
@@ -195,11 +201,15 @@ class Bundle:
                 model_complexity=int(raw_hands.get("model_complexity", 0)),
                 min_detection_confidence=float(raw_hands.get("min_detection_confidence", 0.5)),
                 robust=bool(raw_hands.get("robust", True)),
+                tracking_model_complexity=(None if raw_hands.get("tracking_model_complexity") is None
+                                           else int(raw_hands["tracking_model_complexity"])),
             )
         except (TypeError, ValueError):
             raise BundleError(f"{where}: 'hands' settings must be numbers / booleans") from None
         if hands.model_complexity not in (0, 1):
             raise BundleError(f"{where}: 'hands.model_complexity' must be 0 or 1")
+        if hands.tracking_model_complexity not in (None, 0, 1):
+            raise BundleError(f"{where}: 'hands.tracking_model_complexity' must be 0 or 1")
         benchmarks = data.get("benchmarks", {})
         if not isinstance(benchmarks, dict):
             raise BundleError(f"{where}: 'benchmarks' must be an object")

@@ -187,8 +187,10 @@ class Predictor:
     threads: onnxruntime intra-op threads (default 1: the models are small; a second thread
         only adds synchronisation, and MediaPipe runs on the other core).
     smoother / speller: keyword settings for `LetterSmoother` / `Speller` on streams.
-    model_complexity / robust: override the bundle's hand-detector settings (0 = MediaPipe's lite
-        hand model, about twice as fast in tracking mode, a little less accurate).
+    model_complexity / robust: override the bundle's hand-detector settings for every mode
+        (0 = MediaPipe's lite hand model, about twice as fast in tracking mode, a little less
+        accurate). Without an override, video uses the bundle's `tracking_model_complexity`
+        when it has one.
 
     Raises BundleError for a missing or invalid bundle, FingerspellError for an unknown class.
     """
@@ -222,7 +224,11 @@ class Predictor:
         self.threads = threads or 1
         self.smoother_options = dict(smoother or {})
         self.speller_options = dict(speller or {})
-        self.model_complexity = self.bundle.hands.model_complexity if model_complexity is None else model_complexity
+        hands = self.bundle.hands
+        self.model_complexity = hands.model_complexity if model_complexity is None else model_complexity
+        # Tracking may use its own (usually lighter) hand model when the bundle says so.
+        tracking = hands.tracking_model_complexity if hands.tracking_model_complexity is not None else hands.model_complexity
+        self.tracking_model_complexity = tracking if model_complexity is None else model_complexity
         if self.model_complexity not in (0, 1):
             raise FingerspellError(f"hand model complexity must be 0 or 1, got {self.model_complexity!r}")
         self.robust = self.bundle.hands.robust if robust is None else robust
@@ -283,7 +289,7 @@ class Predictor:
 
             self._detectors[mode] = HandDetector(
                 mode=mode,
-                model_complexity=self.model_complexity,
+                model_complexity=self.tracking_model_complexity if mode == "video" else self.model_complexity,
                 min_detection_confidence=self.bundle.hands.min_detection_confidence,
                 robust=self.robust,
             )
