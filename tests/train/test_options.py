@@ -64,3 +64,13 @@ def test_dataloader_workers_give_the_same_run_as_the_main_process(mnist_tiny):
     workers = train(mnist_tiny, "letters-cnn", workers=2, **args)
     a, b = load_file(str(inline.path / "last.safetensors")), load_file(str(workers.path / "last.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in a if k.startswith("model."))
+
+
+def test_best_checkpoint_ties_on_val_accuracy_go_to_the_lower_val_loss():
+    from fingerspell.train.loop import _better, _selection_key
+
+    first = _selection_key({"val_acc": 1.0, "val_loss": 0.30}, "val_acc")
+    later = _selection_key({"val_acc": 1.0, "val_loss": 0.10}, "val_acc")
+    assert _better(later, first) and not _better(first, later)
+    assert _better(_selection_key({"val_acc": 0.5, "val_loss": 0.2}, "val_loss"), _selection_key({"val_acc": 0.9, "val_loss": 0.3}, "val_loss"))
+    assert not _better(_selection_key({"val_acc": 1.0, "val_loss": 0.30}, "val_acc"), first)  # equal is not better

@@ -398,6 +398,8 @@ def _fit(run_dir: Path, ds: Dataset, model_name: str, spec: Any, cfg: TrainConfi
             set_rng_state(ckpt.part("rng"))
         history = list(ckpt.state.get("history", []))
         best_score = ckpt.state.get("best_score")
+        if not isinstance(best_score, list):  # checkpoints from before the tie-break kept a bare number
+            best_score = None
         bad_epochs = int(ckpt.state.get("bad_epochs", 0))
         start_epoch = int(ckpt.state["epoch"]) + 1
         if ckpt.state.get("stopped_early") or start_epoch > cfg.epochs:
@@ -411,7 +413,6 @@ def _fit(run_dir: Path, ds: Dataset, model_name: str, spec: Any, cfg: TrainConfi
 
         writer = SummaryWriter(log_dir=str(run_dir))
 
-    higher_better = cfg.monitor == "val_acc"
     batches_run = 0
     stopped_early = False
     try:
@@ -471,8 +472,8 @@ def _fit(run_dir: Path, ds: Dataset, model_name: str, spec: Any, cfg: TrainConfi
                 "seconds": round(time.perf_counter() - started, 2), "train_images_per_s": round(seen / max(train_time, 1e-9), 1),
             }
             history.append(metrics)
-            score = metrics[cfg.monitor]
-            improved = best_score is None or (score > best_score if higher_better else score < best_score)
+            score = _selection_key(metrics, cfg.monitor)
+            improved = best_score is None or _better(score, list(best_score))
             if improved:
                 best_score, bad_epochs = score, 0
             else:
@@ -503,10 +504,30 @@ def _fit(run_dir: Path, ds: Dataset, model_name: str, spec: Any, cfg: TrainConfi
         if writer is not None:
             writer.close()
     ddp.barrier(ctx)  # other ranks read the run folder only once rank 0 has finished writing it
-    best = max(history, key=lambda h: h[cfg.monitor] if higher_better else -h[cfg.monitor]) if history else {}
-    if best:
-        log(f"done: best epoch {best['epoch']} with val acc {best['val_acc']:.2%}; run folder {run_dir}")
-    return Run.load(run_dir)
+    run = Run.load(run_dir)
+    if run.best:
+        log(f"done: best epoch {run.best['epoch']} with val acc {run.best['val_acc']:.2%}; run folder {run_dir}")
+    return run
+
+
+# A val loss must drop by more than this to count as better (float noise is not progress).
+LOSS_MIN_DELTA = 1e-4
+
+
+def _selection_key(metrics: dict[str, Any], monitor: str) -> list[float]:
+    """What `best` is chosen by: val accuracy with val loss breaking ties (an easy val split
+    sits at 100% for many epochs, and the first of them is rarely the best), or val loss."""
+    if monitor == "val_acc":
+        return [metrics["val_acc"], -metrics["val_loss"]]
+    return [-metrics["val_loss"]]
+
+
+def _better(key: list[float], best: list[float]) -> bool:
+    if len(key) == 2:
+        if key[0] != best[0]:
+            return key[0] > best[0]
+        return key[1] > best[1] + LOSS_MIN_DELTA
+    return key[0] > best[0] + LOSS_MIN_DELTA
 
 
 def _raise_nan(run_dir: Path, epoch: int, step: int, value: float, optimizer: Any, log: RunLog) -> None:
