@@ -117,6 +117,7 @@ def bench_generalisation(models: list[str], epochs: int, threads: int, max_train
         out["asl_letters_group_split"][model] = {"test_top1": report.top1, "test_top5": report.top5, "n": report.n,
                                                  "seconds": round(time.perf_counter() - started, 1)}
         print(f"asl-letters group split, {model}: top-1 {report.top1:.2%} top-5 {report.top5:.2%} (n={report.n})", flush=True)
+        save("generalisation", out)  # partial results survive an interrupted benchmark
 
     ensure_dataset("massey", DATASETS / "massey")
     ds = Dataset.load("massey")
@@ -143,6 +144,7 @@ def bench_generalisation(models: list[str], epochs: int, threads: int, max_train
         mean = sum(f["test_top1"] for f in per_fold.values()) / len(per_fold)
         out["massey_loso"][model] = {"mean_top1": mean, "folds": per_fold, "seconds": round(time.perf_counter() - started, 1)}
         print(f"massey leave-one-signer-out, {model}: mean top-1 {mean:.2%}", flush=True)
+        save("generalisation", out)
     return out
 
 

@@ -35,7 +35,10 @@ class SqueezeExcitation(nn.Module):
 def _conv_bn_act(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, act: type[nn.Module] | None = nn.Hardswish) -> nn.Sequential:
     layers: list[nn.Module] = [
         nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
-        nn.BatchNorm2d(cout, eps=0.001, momentum=0.01),
+        # torchvision uses momentum 0.01, tuned for ImageNet-length training; with a few hundred
+        # steps the running statistics would still sit near their initial values and eval-mode
+        # outputs would be noise, so we keep PyTorch's default 0.1
+        nn.BatchNorm2d(cout, eps=0.001),
     ]
     if act is not None:
         layers.append(act())
