@@ -178,3 +178,21 @@ def test_settings_key_names_what_changes_answers():
     assert a.settings_key != b.settings_key
     assert HandDetector().settings_key == a.settings_key
     assert "pad50" in a.settings_key
+
+
+def test_draw_hand_marks_the_skeleton_on_a_copy(datasets_root, plain):
+    from fingerspell.hands.draw import draw_hand
+
+    image = read_image(datasets_root / FOUND_PLAIN)
+    before = image.copy()
+    hand = plain.detect(image)
+    drawn = draw_hand(image, hand, label="A 0.99")
+    assert np.array_equal(image, before)  # the caller's image is untouched
+    assert drawn.shape == image.shape and drawn.dtype == np.uint8
+    changed = np.any(drawn != image, axis=2)
+    assert changed.mean() > 0.005
+    # Lines pass through the landmarks: the pixel at the wrist has been painted.
+    wx, wy = np.round(hand.pixels(400, 400)[0]).astype(int)
+    assert changed[wy, wx]
+    grey = draw_hand(image[:, :, 0], hand)
+    assert grey.shape == image.shape

@@ -59,11 +59,21 @@ DEFAULT_ATTEMPTS: tuple[str, ...] = FAST_ATTEMPTS + (
     "lite-bright-pad100-vlow", "lite-pad150-low", "bright-pad100-vlow", "bright3-pad100-low",
     "clahe-flip-pad50-vlow", "lite-bright-rotm20-pad100-low",
 )
+# Images whose shorter side is below SMALL_SIDE (Sign-MNIST's 28x28 grey crops) get their own
+# chain: at that size only the lite palm detector at a very low threshold fires at all, on an
+# upscaled copy with a border (measured on 150 Sign-MNIST test images; see the README).
+SMALL_SIDE = 64
+SMALL_ATTEMPTS: tuple[str, ...] = (
+    "lite-pad25-vlow", "lite-up-pad50-vlow", "lite-vlow", "lite-flip-up-vlow", "up-pad25-vlow",
+    "lite-clahe-up-vlow", "lite-bright-up-vlow", "lite-up-pad25-vlow",
+)
 # Palm-detector thresholds of the `-low` / `-vlow` attempts. A palm found this way still
 # needs MediaPipe's landmark model to see a hand in its box (hand presence > 0.5), and
 # `_plausible` below rejects answers outside the image or away from a hint box.
 LOW_CONFIDENCE = 0.2
 VERY_LOW_CONFIDENCE = 0.05
+# Smallest short/long side ratio of the landmarks' box accepted as a hand (see _plausible).
+MIN_BOX_ASPECT = 0.12
 # An image whose shorter side is below this is upscaled before any attempt: the palm
 # detector's input is 192x192 and it cannot see a hand a few dozen pixels wide.
 MIN_SIDE = 192
@@ -232,6 +242,8 @@ class HandDetector:
         self.robust = robust
         names = tuple(attempts) if attempts is not None else (DEFAULT_ATTEMPTS if robust else ("plain",))
         self.attempts = [_parse_attempt(n) for n in names]
+        # Custom attempts apply to every size; the default robust chain has a small-image branch.
+        self.small_attempts = [_parse_attempt(n) for n in SMALL_ATTEMPTS] if robust and attempts is None else self.attempts
         self.video_retry_every = max(1, int(video_retry_every))
         self._solutions: dict[tuple[bool, float, int], Any] = {}  # (static, confidence, complexity) -> Hands
         self._frame = 0
@@ -247,6 +259,7 @@ class HandDetector:
             "min_detection_confidence": self.min_detection_confidence,
             "robust": self.robust,
             "attempts": [a.name for a in self.attempts],
+            "small_attempts": [a.name for a in self.small_attempts],
         }
 
     @property
@@ -307,7 +320,8 @@ class HandDetector:
         hint = None if hint_box is None else tuple(float(v) for v in list(hint_box)[:4])
         if self.mode == "video":
             return self._detect_video(rgb, hint)
-        for attempt in self.attempts:
+        attempts = self.small_attempts if min(rgb.shape[:2]) < SMALL_SIDE else self.attempts
+        for attempt in attempts:
             if attempt.hint and hint is None:
                 continue
             hand = self._try(rgb, attempt, hint, static=True)
@@ -391,8 +405,13 @@ class HandDetector:
         inside = np.mean((xy[:, 0] >= -0.02) & (xy[:, 0] <= 1.02) & (xy[:, 1] >= -0.02) & (xy[:, 1] <= 1.02))
         if inside < 0.6:
             return False
-        span = xy.max(axis=0) - xy.min(axis=0)
-        if span.max() < 0.01:  # a collapsed skeleton is no hand
+        span = (xy.max(axis=0) - xy.min(axis=0)) * np.array([width, height])
+        if span.max() < 2.0:  # a collapsed skeleton is no hand
+            return False
+        # A skeleton squeezed into a sliver (seen on backlit silhouettes with low thresholds:
+        # all 21 points along one edge) is no fit either. Real hands never come close: over
+        # the 10,508 MediaPipe hands of asl-landmarks the box's short/long side is >= 0.236.
+        if span.min() / span.max() < MIN_BOX_ASPECT:
             return False
         if hint is not None:
             cx, cy = (xy.mean(axis=0) * np.array([width, height])).tolist()
