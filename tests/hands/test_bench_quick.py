@@ -41,6 +41,7 @@ def test_bench_accuracy_quick_writes_json_and_markdown_with_sane_numbers(dataset
     assert set(matrix) == {"massey", "asl-letters", "asl-alphabet", "asl-landmarks", "all"}
     assert "massey" not in matrix["massey"]  # never tested on the training set
     assert "sign_mnist" in results
+    assert results["default_bundle"]["onnx_bytes"] > 0
 
     assert "| massey-loso |" in markdown and "Cross-dataset" in markdown
     assert "accuracy.md" in capsys.readouterr().out

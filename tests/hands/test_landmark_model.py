@@ -191,3 +191,25 @@ def test_landmark_inputs_leave_out_missed_hands_in_training_and_flag_them_in_eva
     features, label = evaluation[blank]
     assert float(features.abs().sum()) == 0.0 and ds.classes[label] == "B"
     ds.close()
+
+
+def test_bundled_default_model_matches_the_feature_recipe_and_recognises_real_hands(webcam_set):
+    """The shipped bundle: A-Z labels, this package's FEATURES_VERSION, one ONNX file, and it
+    reads real landmarks through today's feature code (a recipe change without retraining fails)."""
+    import onnxruntime as ort
+
+    from fingerspell.export.bundle import Bundle
+    from fingerspell.hands.features import FEATURES_VERSION
+    from fingerspell.home import default_bundle_dir
+
+    bundle = Bundle.load(default_bundle_dir())
+    assert bundle.labels == LETTERS
+    assert bundle.input.kind == "landmarks" and bundle.input.features == FEATURES_VERSION
+    assert bundle.input.shape == [1, FEATURE_SIZE] and bundle.input.names == ["features"]
+    assert bundle.benchmarks, "bundle.json should carry its benchmark numbers"
+    session = ort.InferenceSession(str(bundle.model_path), providers=["CPUExecutionProvider"])
+    picks = np.concatenate([np.flatnonzero(webcam_set.labels == letter)[::40] for letter in LETTERS])
+    sample = webcam_set.subset(np.isin(np.arange(len(webcam_set)), picks))
+    logits = session.run(["logits"], {"features": sample.features()})[0]
+    predicted = np.array(bundle.labels)[logits.argmax(1)]
+    assert (predicted == sample.labels).mean() > 0.9

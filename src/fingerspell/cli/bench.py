@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="folder for accuracy.json and accuracy.md (default bench/results, quick: bench/results/quick)")
     accuracy.add_argument("--data-root", type=Path, default=None,
                           help="the shared datasets folder (default $FINGERSPELL_SHARED_DATASETS or ../shared/datasets)")
-    accuracy.add_argument("--epochs", type=int, default=None, help="landmark model epochs (default 40, quick 15)")
+    accuracy.add_argument("--epochs", type=int, default=None, help="landmark model epochs (default 40, quick 12)")
     accuracy.add_argument("--no-image-models", action="store_true", help="skip the Sign-MNIST image-model run")
     accuracy.set_defaults(func=_accuracy)
 

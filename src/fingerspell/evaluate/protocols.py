@@ -547,12 +547,12 @@ def image_model_bench(settings: BenchSettings, log: Any = print) -> dict[str, An
 
             path = home.home() / "bench-data" / name
             path.mkdir(parents=True, exist_ok=True)
-            for part, rows in (("train", 1500), ("test", 400)):
+            for part, rows in (("train", 2000), ("test", 400)):
                 with gzip.open(source / f"sign_mnist_{part}.csv.gz", "rt") as src:
                     lines = [next(src) for _ in range(rows + 1)]
                 (path / f"sign_mnist_{part}.csv").write_text("".join(lines))
         import_dataset(path, name=name, replace=True).close()
-    epochs = settings.image_epochs or (2 if settings.quick else 8)
+    epochs = settings.image_epochs or (3 if settings.quick else 8)
     start = time.perf_counter()
     run = train(name, settings.image_model, epochs=epochs, progress=False, threads=1)
     report = evaluate(run.path if hasattr(run, "path") else run, name, split="test", progress=False)
@@ -610,11 +610,28 @@ def _run_accuracy_bench(settings: BenchSettings, recipe: Recipe, started: float,
         except FingerspellError as exc:  # the landmark numbers still stand; say why this one is missing
             results["sign_mnist"] = {"error": str(exc)}
             log(f"sign-mnist image model skipped: {exc}")
+    results["default_bundle"] = default_bundle_size()
     results["seconds"] = round(time.perf_counter() - started, 1)
     settings.out.mkdir(parents=True, exist_ok=True)
     write_json(settings.out / "accuracy.json", results)
     write_text(settings.out / "accuracy.md", markdown_table(results))
     return results
+
+
+def default_bundle_size() -> dict[str, Any] | None:
+    """Size of the bundled default model (model.onnx bytes, parameters), or None if absent."""
+    from fingerspell.home import default_bundle_dir
+
+    folder = default_bundle_dir()
+    model, manifest = folder / "model.onnx", folder / "bundle.json"
+    if not model.is_file():
+        return None
+    info: dict[str, Any] = {"path": str(folder), "onnx_bytes": model.stat().st_size}
+    try:
+        info["parameters"] = json.loads(manifest.read_text()).get("model", {}).get("parameters")
+    except (OSError, ValueError):
+        pass
+    return info
 
 
 def _pct(value: float | None) -> str:
@@ -656,5 +673,9 @@ def markdown_table(results: dict[str, Any]) -> str:
         lines += ["", "Sign-MNIST test (image model): "
                   + (f"`{sm['model']}` {sm['epochs']} epochs, top-1 {_pct(sm['top1'])} (n={sm['n']}). {sm['note']}."
                      if "top1" in sm else f"not run: {sm['error']}")]
+    bundle = results.get("default_bundle")
+    if bundle:
+        lines += ["", f"Default bundle: model.onnx {bundle['onnx_bytes'] / 1024:.0f} KiB"
+                  + (f", {bundle['parameters']:,} parameters" if bundle.get("parameters") else "") + "."]
     lines += ["", f"Total time {results['seconds']} s."]
     return "\n".join(lines) + "\n"
