@@ -315,7 +315,7 @@ def main() -> int:
     if args.dump:
         with open(args.dump, "w") as handle:
             for r in results:
-                handle.write(json.dumps({k: v for k, v in r.items() if k != "landmarks"}) + "\n")
+                handle.write(json.dumps(r) + "\n")
     print(f"wrote {args.out}")
     misses = Path(args.out).with_suffix(".misses.txt")
     misses.write_text("\n".join(f"{r['dataset']}\t{r['label']}\t{r['key']}" for r in results

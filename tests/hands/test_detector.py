@@ -196,3 +196,17 @@ def test_draw_hand_marks_the_skeleton_on_a_copy(datasets_root, plain):
     assert changed[wy, wx]
     grey = draw_hand(image[:, :, 0], hand)
     assert grey.shape == image.shape
+
+
+def test_sliver_and_off_image_skeletons_are_not_accepted_as_hands(datasets_root):
+    # Real MediaPipe hands (the asl-landmarks set) pass; the shapes low-threshold retries
+    # produce on backlit silhouettes (all points along one edge) and fits outside the image fail.
+    real = np.load(datasets_root / "asl-landmarks" / "landmarks.npz", allow_pickle=False)["x"][:200]
+    assert all(HandDetector._plausible(points, 640, 480, None) for points in real)
+    sliver = real[0].copy()
+    sliver[:, 0] = 0.9 + 0.1 * (sliver[:, 0] - sliver[:, 0].min()) / np.ptp(sliver[:, 0])  # 64 px wide
+    sliver[:, 1] = 0.1 + 0.8 * (sliver[:, 1] - sliver[:, 1].min()) / np.ptp(sliver[:, 1])  # 384 px tall
+    assert not HandDetector._plausible(sliver, 640, 480, None)
+    outside = real[0].copy()
+    outside[:, 0] += 1.5
+    assert not HandDetector._plausible(outside, 640, 480, None)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -35,8 +35,9 @@ from fingerspell.errors import FingerspellError
 # hint = crop around a known hand box, rotN/rotmN = rotated by +-N degrees, half = half size.
 # Chosen greedily by bench/bench_hands.py on the shared datasets' misses (see the README):
 # tier 1 was picked on a 100-image sample of plain misses per dataset and rescues most;
-# tiers 2-3 on what tier 1 left (a split-half check showed the choice carries over to
-# unseen images: 50 of 54 rescuable misses rescued on the half not used for choosing).
+# tiers 2-3 on what tier 1 left. A split-half check says the choice carries over to images
+# it was not chosen on: attempts picked on one half of tier 1's leftovers rescued 50 of the
+# other half's 95, where every candidate together could rescue 54.
 FAST_ATTEMPTS: tuple[str, ...] = (
     "plain",
     "pad50-low",              # the hand fills the frame (Massey: 718 of 729 misses)
@@ -68,12 +69,13 @@ SMALL_ATTEMPTS: tuple[str, ...] = (
     "lite-clahe-up-vlow", "lite-bright-up-vlow", "lite-up-pad25-vlow",
 )
 # Palm-detector thresholds of the `-low` / `-vlow` attempts. A palm found this way still
-# needs MediaPipe's landmark model to see a hand in its box (hand presence > 0.5), and
+# needs MediaPipe's landmark model to see a hand in its box (hand presence above
+# min_tracking_confidence, 0.5, which MediaPipe applies in still-image mode too), and
 # `_plausible` below rejects answers outside the image or away from a hint box.
 LOW_CONFIDENCE = 0.2
 VERY_LOW_CONFIDENCE = 0.05
 # Smallest short/long side ratio of the landmarks' box accepted as a hand (see _plausible).
-MIN_BOX_ASPECT = 0.12
+MIN_BOX_ASPECT = 0.2
 # An image whose shorter side is below this is upscaled before any attempt: the palm
 # detector's input is 192x192 and it cannot see a hand a few dozen pixels wide.
 MIN_SIDE = 192

@@ -202,7 +202,6 @@ def _run(ds: Dataset, todo: list[Sample], settings: dict[str, Any], key: str, st
     if workers is None:
         workers = 2 if (os.cpu_count() or 1) >= 2 and len(todo) >= MIN_SAMPLES_FOR_WORKERS else 1
     keys = {s.id: _sample_key(s) for s in todo}
-    where = {s.id: s.where for s in todo}
     bar = tqdm(total=len(todo), desc=f"landmarks {ds.name}", unit="img", disable=not progress, dynamic_ncols=True)
     pending: list[tuple] = []
 
@@ -243,7 +242,6 @@ def _run(ds: Dataset, todo: list[Sample], settings: dict[str, Any], key: str, st
         if pending:
             flush()
         bar.close()
-    del where
 
 
 def _fill_summary(ds: Dataset, stats: ExtractStats) -> None:
