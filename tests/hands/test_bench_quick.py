@@ -30,6 +30,7 @@ def test_bench_accuracy_quick_writes_json_and_markdown_with_sane_numbers(dataset
     for name, protocol in protocols.items():
         assert 0.0 <= protocol["top1"] <= 1.0, name
         assert 0.0 <= protocol["no_hand_rate"] <= 0.2, name
+        assert 0.0 <= protocol["static_top1"] <= 1.0, name
         assert protocol["n"] > 0, name
     loso = protocols["massey-loso"]
     assert set(loso["folds"]) == {"hand1", "hand2", "hand3", "hand4"}

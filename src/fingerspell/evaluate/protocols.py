@@ -244,6 +244,13 @@ class Score:
             letters[k] = [c0 + c, t0 + t]
         return Score(self.n + other.n, self.correct + other.correct, self.no_hand + other.no_hand, letters)
 
+    def top1_over(self, letters: Iterable[str]) -> float:
+        """Top-1 over the samples of these letters only (e.g. the 24 static ones)."""
+        wanted = set(letters)
+        correct = sum(c for k, (c, t) in self.per_letter.items() if k in wanted)
+        total = sum(t for k, (c, t) in self.per_letter.items() if k in wanted)
+        return correct / total if total else float("nan")
+
     def letter_accuracy(self) -> dict[str, float]:
         return {k: c / t for k, (c, t) in sorted(self.per_letter.items()) if t}
 
@@ -299,6 +306,7 @@ class ProtocolResult:
         return {
             "name": self.name, "description": self.description, "top1": round(self.score.top1, 4),
             "mean_fold_top1": round(self.mean_fold_top1, 4), "no_hand_rate": round(self.score.no_hand_rate, 4),
+            "static_top1": round(self.score.top1_over(STATIC_LETTERS), 4),
             "n": self.score.n, "min_static_letter": _min_letter(self.score),
             "pooled": self.score.to_dict(), "folds": {k: v.to_dict() for k, v in self.folds.items()},
             "seconds": round(self.seconds, 1), **self.extra,
@@ -658,16 +666,16 @@ def markdown_table(results: dict[str, Any]) -> str:
     ]
     for name, s in results["extraction"].items():
         lines.append(f"| {name} | {s['samples']} | {_pct(s['found_rate'])} | {s['images_per_s'] or 'cached'} |")
-    lines += ["", "| protocol | top-1 (pooled) | mean over folds | no hand | worst static letter | n |",
-              "|---|---:|---:|---:|---|---:|"]
+    lines += ["", "| protocol | top-1 (pooled) | mean over folds | static letters | no hand | worst static letter | n |",
+              "|---|---:|---:|---:|---:|---|---:|"]
     for name, p in results["protocols"].items():
         worst = p.get("min_static_letter")
         worst_text = f"{worst[0]} {_pct(worst[1])}" if worst else "-"
-        lines.append(f"| {name} | {_pct(p['top1'])} | {_pct(p['mean_fold_top1'])} | {_pct(p['no_hand_rate'])} | "
-                     f"{worst_text} | {p['n']} |")
+        lines.append(f"| {name} | {_pct(p['top1'])} | {_pct(p['mean_fold_top1'])} | {_pct(p.get('static_top1'))} | "
+                     f"{_pct(p['no_hand_rate'])} | {worst_text} | {p['n']} |")
         if p.get("folds") and name.startswith("massey"):
             folds = ", ".join(f"{k} {_pct(v['top1'])}" for k, v in p["folds"].items())
-            lines.append(f"| &nbsp;&nbsp;per signer | {folds} | | | | |")
+            lines.append(f"| &nbsp;&nbsp;per signer | {folds} | | | | | |")
     matrix = results["protocols"].get("cross-dataset", {}).get("matrix")
     if matrix:
         tests = sorted({t for row in matrix.values() for t in row})
