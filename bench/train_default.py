@@ -36,7 +36,8 @@ def benchmark_summary(path: Path) -> dict:
     out: dict = {"source": "fingerspell bench accuracy" + (" --quick" if results.get("quick") else ""),
                  "features": results.get("features"), "no_hand_counts_as_wrong": True}
     for name, p in results.get("protocols", {}).items():
-        entry = {"top1": p["top1"], "mean_fold_top1": p["mean_fold_top1"], "no_hand_rate": p["no_hand_rate"],
+        entry = {"top1": p["top1"], "mean_fold_top1": p["mean_fold_top1"], "static_top1": p.get("static_top1"),
+                 "no_hand_rate": p["no_hand_rate"],
                  "n": p["n"], "min_static_letter": p.get("min_static_letter")}
         if name.startswith("massey"):
             entry["per_signer"] = {k: v["top1"] for k, v in p.get("folds", {}).items()}
