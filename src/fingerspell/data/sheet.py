@@ -18,16 +18,7 @@ import numpy as np
 
 from fingerspell import atomic
 from fingerspell.errors import CorruptImageError, FingerspellError
-
-# MediaPipe Hands' 21-point skeleton (wrist 0; thumb 1-4, index 5-8, middle 9-12, ring 13-16,
-# pinky 17-20). Written out here so drawing a sheet never imports mediapipe.
-HAND_CONNECTIONS: tuple[tuple[int, int], ...] = (
-    (0, 1), (1, 2), (2, 3), (3, 4),
-    (0, 5), (5, 6), (6, 7), (7, 8),
-    (5, 9), (9, 10), (10, 11), (11, 12),
-    (9, 13), (13, 14), (14, 15), (15, 16),
-    (13, 17), (0, 17), (17, 18), (18, 19), (19, 20),
-)
+from fingerspell.hand_skeleton import HAND_CONNECTIONS
 
 BOX_COLOUR = (0, 220, 0)  # RGB
 TEXT_BG = (0, 0, 0)

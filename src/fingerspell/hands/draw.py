@@ -5,15 +5,8 @@ import cv2
 import numpy as np
 
 from fingerspell.hands.detector import Hand
+from fingerspell.hand_skeleton import HAND_CONNECTIONS
 
-# MediaPipe's 21-point hand: wrist 0, then four joints per finger (thumb 1-4 ... little 17-20).
-HAND_CONNECTIONS: tuple[tuple[int, int], ...] = (
-    (0, 1), (1, 2), (2, 3), (3, 4),
-    (0, 5), (5, 6), (6, 7), (7, 8),
-    (5, 9), (9, 10), (10, 11), (11, 12),
-    (9, 13), (13, 14), (14, 15), (15, 16),
-    (13, 17), (0, 17), (17, 18), (18, 19), (19, 20),
-)
 # One colour per finger (RGB), so a wrongly fitted finger is easy to spot.
 FINGER_COLOURS = ((255, 80, 80), (255, 200, 0), (80, 220, 80), (60, 160, 255), (200, 90, 255))
 
