@@ -130,3 +130,19 @@ def test_every_command_has_help(capsys):
             main([*command, "--help"])
         assert exit_info.value.code == 0
         assert len(capsys.readouterr().out) > 200
+
+
+def test_fast_looks_at_each_image_once_and_gives_the_same_letters(photos, bundle_dir):
+    from io import StringIO
+
+    full = run_prediction(str(photos / "l"), model=bundle_dir, report=photos.parent / "full.csv", out=StringIO(),
+                          progress=False)
+    fast = run_prediction(str(photos / "l"), model=bundle_dir, report=photos.parent / "fast.csv", out=StringIO(),
+                          progress=False, test_views=False)
+    assert full.items == fast.items == 3
+    with (photos.parent / "full.csv").open() as a, (photos.parent / "fast.csv").open() as b:
+        full_rows, fast_rows = list(csv.DictReader(a)), list(csv.DictReader(b))
+    assert [r["letter"] for r in full_rows] == [r["letter"] for r in fast_rows] == ["L"] * 3
+    # One detection per image: less time in the hand stage than with the extra views.
+    hands_ms = lambda rows: sum(float(r["ms_hands"]) for r in rows)  # noqa: E731
+    assert hands_ms(fast_rows) < hands_ms(full_rows)

@@ -24,6 +24,7 @@ import numpy as np
 
 from fingerspell.errors import BundleError, FingerspellError
 from fingerspell.export.bundle import Bundle, check_model_matches
+from fingerspell.hand_skeleton import HAND_CONNECTIONS
 from fingerspell.infer.smoothing import LetterSmoother
 from fingerspell.infer.sources import Frame, Source, load_image_frame, open_source
 from fingerspell.infer.speller import Commit, Speller
@@ -32,11 +33,6 @@ STAGES = ("decode", "hands", "features", "model", "smoothing", "total")
 # Margin around the detected hand box for image bundles that crop the hand, as a fraction of
 # the box's longer side on each side (kept in the manifest as input.margin when the export set it).
 DEFAULT_CROP_MARGIN = 0.2
-# Hand-skeleton connections (MediaPipe's 21-point layout), for drawing without importing MediaPipe.
-HAND_CONNECTIONS = (
-    (0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11),
-    (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (0, 17), (17, 18), (18, 19), (19, 20),
-)
 
 
 @dataclass
