@@ -427,11 +427,7 @@ def massey_loso(massey: LandmarkSet, recipe: Recipe, extra: Sequence[LandmarkSet
     total, single, folds = EMPTY_SCORE, EMPTY_SCORE, {}
     for signer in signers:
         train = data.subset(data.groups != signer)
-        sources = np.array([massey.name] * len(train))
-        if extra:
-            others = [e.letters(classes) for e in extra]
-            sources = np.concatenate([sources] + [np.array([e.name] * len(e)) for e in others])
-            train = LandmarkSet.concat([train, *others])
+        train, sources = _with_extra(train, massey.name, extra, classes)
         model = fit_landmark_model(train, classes, recipe, sources)
         test = data.subset(data.groups == signer)
         folds[signer] = score_set(model, test, classes)
@@ -445,6 +441,18 @@ def massey_loso(massey: LandmarkSet, recipe: Recipe, extra: Sequence[LandmarkSet
         description=f"Massey leave-one-signer-out, 24 static letters; train: other Massey signers{with_extra}",
         score=total, folds=folds, seconds=time.perf_counter() - start, extra=_view_note(data, single),
     )
+
+
+def _with_extra(train: LandmarkSet, name: str, extra: Sequence[LandmarkSet],
+                classes: Sequence[str]) -> tuple[LandmarkSet, np.ndarray]:
+    """The training set plus the `extra` datasets' samples of `classes`, with each sample's
+    source dataset name (per-source sampling in training uses it)."""
+    sources = np.array([name] * len(train))
+    if not extra:
+        return train, sources
+    others = [e.letters(classes) for e in extra]
+    sources = np.concatenate([sources] + [np.array([e.name] * len(e)) for e in others])
+    return LandmarkSet.concat([train, *others]), sources
 
 
 def _view_note(data: LandmarkSet, single: Score) -> dict[str, Any]:
@@ -474,11 +482,7 @@ def asl_letters_grouped(letters_set: LandmarkSet, recipe: Recipe, k: int = 5, ex
     total, single, folds = EMPTY_SCORE, EMPTY_SCORE, {}
     for i, test in enumerate(grouped_folds(groups, k, recipe.seed)):
         train = data.subset(~test)
-        sources = np.array([data.name] * len(train))
-        if extra:
-            others = [e.letters(classes) for e in extra]
-            sources = np.concatenate([sources] + [np.array([e.name] * len(e)) for e in others])
-            train = LandmarkSet.concat([train, *others])
+        train, sources = _with_extra(train, data.name, extra, classes)
         model = fit_landmark_model(train, classes, recipe, sources)
         folds[f"fold{i + 1}"] = score_set(model, data.subset(test), classes)
         total = total.add(folds[f"fold{i + 1}"])
