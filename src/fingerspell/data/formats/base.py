@@ -267,6 +267,13 @@ def relative(path: Path, root: Path) -> str:
         raise DatasetFormatError(f"{path}: outside the dataset folder {root}") from None
 
 
+def describe_found(path: Path, files: list[Path], one: str, many: str) -> str:
+    """`a.json, b/c.json are ...`: the files a format's detect() found, named relative to the
+    imported folder (or by name when a single file was given), with the right verb."""
+    names = ", ".join(f.relative_to(path).as_posix() if path.is_dir() else f.name for f in files)
+    return f"{names} {many if len(files) > 1 else one}"
+
+
 def progress(iterable: Iterable, total: int | None, desc: str):
     """A tqdm bar on a terminal, silent elsewhere (tests, pipes)."""
     from tqdm import tqdm

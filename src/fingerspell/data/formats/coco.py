@@ -19,6 +19,7 @@ from fingerspell.data.formats.base import (
     boxed_record,
     canonical_class,
     default_name,
+    describe_found,
     find_image,
     image_facts,
     progress,
@@ -72,8 +73,7 @@ class CocoFormat(Format):
         except OSError:
             return None
         if files:
-            names = ", ".join(f.relative_to(path).as_posix() if path.is_dir() else f.name for f in files)
-            return f"{names} {'are' if len(files) > 1 else 'is'} COCO JSON"
+            return describe_found(path, files, "is COCO JSON", "are COCO JSON")
         return None
 
     def read(self, path: Path, *, group_pattern: str | None = None) -> FormatData:

@@ -21,6 +21,7 @@ from fingerspell.data.formats.base import (
     boxed_record,
     canonical_class,
     default_name,
+    describe_found,
     find_image,
     image_facts,
     nearby_class_list,
@@ -98,8 +99,7 @@ class CornersCsvFormat(Format):
         except OSError:
             return None
         if files:
-            names = ", ".join(f.relative_to(path).as_posix() if path.is_dir() else f.name for f in files)
-            return f"{names} {'have' if len(files) > 1 else 'has'} a filename/corners/label header"
+            return describe_found(path, files, "has a filename/corners/label header", "have a filename/corners/label header")
         return None
 
     def read(self, path: Path, *, group_pattern: str | None = None) -> FormatData:
