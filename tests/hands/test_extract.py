@@ -168,3 +168,22 @@ def test_two_worker_processes_give_the_same_answers(small_massey):
         assert double[sample_id].found == row.found and double[sample_id].method == row.method
         if row.found:
             assert np.allclose(double[sample_id].points, row.points, atol=1e-4)
+
+
+def test_pixel_row_dataset_runs_in_two_worker_processes(datasets_root):
+    """Sign-MNIST rows live in the index: the pool's feeder thread must not touch SQLite."""
+    import gzip
+
+    records = []
+    with gzip.open(datasets_root / "sign-mnist" / "sign_mnist_test.csv.gz", "rt") as handle:
+        next(handle)
+        for line_no, line in zip(range(2, 8), handle):
+            values = [int(v) for v in line.split(",")]
+            records.append(SampleRecord(source="sign_mnist_test.csv.gz", row=line_no, label=chr(65 + values[0]),
+                                        width=28, height=28, pixels=bytes(values[1:]), split="test",
+                                        hash=hashlib.sha256(bytes(values[1:])).hexdigest()))
+    ds = Dataset.create("mnist-rows", root=datasets_root / "sign-mnist", format="sign-mnist",
+                        classes=sorted({r.label for r in records}), records=records)
+    stats = extract_landmarks(ds, progress=False, workers=2)
+    assert stats.computed == 6 and not stats.errors
+    assert len(load_landmarks(ds)) == 6

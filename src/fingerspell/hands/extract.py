@@ -16,7 +16,7 @@ import multiprocessing as mp
 import os
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,13 +142,17 @@ def _detect_job(job: tuple[int, str, str | None, bytes | None, int | None, int |
             world, json.dumps([round(v, 2) for v in hand.box]), hand.method, None)
 
 
-def _jobs(dataset: Dataset, samples: Sequence[Sample]) -> Iterator[tuple]:
+def _jobs(dataset: Dataset, samples: Sequence[Sample]) -> list[tuple]:
+    """Everything a worker needs per sample, read here: pool.imap feeds jobs from another
+    thread, and a SQLite connection may only be used by the thread that opened it."""
+    jobs = []
     for sample in samples:
         if sample.row is not None:  # pixel rows (Sign-MNIST) live in the index itself
             blob = dataset.db.execute("SELECT pixels FROM samples WHERE id = ?", (sample.id,)).fetchone()[0]
-            yield (sample.id, sample.where, None, blob, sample.width, sample.height, _hint(sample))
+            jobs.append((sample.id, sample.where, None, blob, sample.width, sample.height, _hint(sample)))
         else:
-            yield (sample.id, sample.where, str(dataset.file_path(sample)), None, None, None, _hint(sample))
+            jobs.append((sample.id, sample.where, str(dataset.file_path(sample)), None, None, None, _hint(sample)))
+    return jobs
 
 
 # ---- public API ----------------------------------------------------------------------------------
