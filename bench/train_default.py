@@ -130,7 +130,9 @@ def write_bundle(model, out: Path, recipe, example_features, training: dict, ben
                            robust=True,
                            # Video and camera track with the lite hand model: p50 4.8 vs 17.8 ms a
                            # frame at 640x480 (bench_latency.py), 99.0 vs 99.3% per-frame accuracy.
-                           tracking_model_complexity=0),
+                           tracking_model_complexity=0,
+                           refine_steps=int(DEFAULT_DETECTOR_SETTINGS["refine_steps"]),
+                           tint_grey=bool(DEFAULT_DETECTOR_SETTINGS["tint_grey"])),
         benchmarks=benchmarks,
         extra={
             # Still images: also detect through these single attempts and average the model's

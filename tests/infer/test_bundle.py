@@ -17,6 +17,10 @@ def test_default_bundle_loads_and_describes_itself(bundle_dir):
     assert set("ABCDEFGHIKLMNOPQRSTUVWXY") <= set(bundle.labels)
     assert bundle.input.kind in ("landmarks", "image")
     assert bundle.hands.model_complexity in (0, 1)
+    # Served with the detector settings its training landmarks were extracted with.
+    from fingerspell.hands.extract import DEFAULT_DETECTOR_SETTINGS
+    assert (bundle.hands.refine_steps, bundle.hands.tint_grey) == (
+        DEFAULT_DETECTOR_SETTINGS["refine_steps"], DEFAULT_DETECTOR_SETTINGS["tint_grey"])
     # The manifest round-trips: what save_manifest writes is what load reads.
     again = Bundle.from_manifest(bundle_dir, json.loads(json.dumps(bundle.manifest())))
     assert again.labels == bundle.labels and again.input == bundle.input
@@ -95,4 +99,19 @@ def test_tracking_can_use_its_own_hand_model(copy):
     assert Predictor(copy, model_complexity=1).tracking_model_complexity == 1  # an explicit choice wins
     _edit(copy, lambda d: d["hands"].update(tracking_model_complexity=3))
     with pytest.raises(BundleError, match="tracking_model_complexity"):
+        Bundle.load(copy)
+
+
+def test_still_image_detection_follows_the_bundle(copy):
+    """The detector runs as the landmarks the model was trained on were made."""
+    _edit(copy, lambda d: d["hands"].update(refine_steps=2, tint_grey=True))
+    predictor = Predictor(copy)
+    for detector in (predictor.detector("image"), predictor.view_detector("pad25-low")):
+        assert (detector.refine_steps, detector.tint_grey) == (2, True)
+    # A bundle from before these settings existed keeps the detector it was trained with.
+    _edit(copy, lambda d: [d["hands"].pop(k) for k in ("refine_steps", "tint_grey")])
+    detector = Predictor(copy).detector("image")
+    assert (detector.refine_steps, detector.tint_grey) == (0, False)
+    _edit(copy, lambda d: d["hands"].update(refine_steps=-1))
+    with pytest.raises(BundleError, match="refine_steps"):
         Bundle.load(copy)

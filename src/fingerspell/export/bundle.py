@@ -47,6 +47,11 @@ class HandSettings:
     # Optional: another hand model for video / camera tracking (0 is about twice as fast per
     # frame as 1); None = the same as model_complexity.
     tracking_model_complexity: int | None = None
+    # Still images: passes through the tracking graph that refit a found hand, and whether grey
+    # photos are tinted before detection (`HandDetector`). Bundles written before these
+    # existed were trained on landmarks without them, hence the defaults.
+    refine_steps: int = 0
+    tint_grey: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -203,9 +208,13 @@ class Bundle:
                 robust=bool(raw_hands.get("robust", True)),
                 tracking_model_complexity=(None if raw_hands.get("tracking_model_complexity") is None
                                            else int(raw_hands["tracking_model_complexity"])),
+                refine_steps=int(raw_hands.get("refine_steps", 0)),
+                tint_grey=bool(raw_hands.get("tint_grey", False)),
             )
         except (TypeError, ValueError):
             raise BundleError(f"{where}: 'hands' settings must be numbers / booleans") from None
+        if not 0 <= hands.refine_steps <= 5:
+            raise BundleError(f"{where}: 'hands.refine_steps' must be 0-5")
         if hands.model_complexity not in (0, 1):
             raise BundleError(f"{where}: 'hands.model_complexity' must be 0 or 1")
         if hands.tracking_model_complexity not in (None, 0, 1):

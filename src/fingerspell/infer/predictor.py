@@ -307,6 +307,8 @@ class Predictor:
                 model_complexity=self.tracking_model_complexity if mode == "video" else self.model_complexity,
                 min_detection_confidence=self.bundle.hands.min_detection_confidence,
                 robust=self.robust,
+                refine_steps=self.bundle.hands.refine_steps,
+                tint_grey=self.bundle.hands.tint_grey,
             )
         return self._detectors[mode]
 
@@ -319,6 +321,7 @@ class Predictor:
             self._detectors[key] = HandDetector(
                 mode="image", model_complexity=self.model_complexity,
                 min_detection_confidence=self.bundle.hands.min_detection_confidence, attempts=[view],
+                refine_steps=self.bundle.hands.refine_steps, tint_grey=self.bundle.hands.tint_grey,
             )
         return self._detectors[key]
 
