@@ -108,6 +108,7 @@ def test_still_image_detection_follows_the_bundle(copy):
     predictor = Predictor(copy)
     for detector in (predictor.detector("image"), predictor.view_detector("pad25-low")):
         assert (detector.refine_steps, detector.tint_grey) == (2, True)
+    assert Predictor(copy, refine=False).detector("image").refine_steps == 0  # `predict --fast`
     # A bundle from before these settings existed keeps the detector it was trained with.
     _edit(copy, lambda d: [d["hands"].pop(k) for k in ("refine_steps", "tint_grey")])
     detector = Predictor(copy).detector("image")

@@ -205,17 +205,19 @@ def run_prediction(
     predictor: Predictor | None = None,
     complexity: int | None = None,
     test_views: bool = True,
+    refine: bool = True,
 ) -> PredictSummary:
     """Predict over `source` and write lines / JSON records to `out` (stdout), a report and,
     with `save`, annotated images (a folder) or an annotated video. `complexity` overrides the
     bundle's MediaPipe hand model (0 lite and fast, 1 full); `test_views=False` looks at each
-    still image once instead of through the bundle's extra test-time views. Returns the summary.
+    still image once instead of through the bundle's extra test-time views; `refine=False` skips
+    the bundle's landmark refinement (faster, a little less accurate). Returns the summary.
 
     Raises SourceError / CorruptImageError for a bad source, BundleError for a bad model.
     """
     out = out or sys.stdout
     predictor = predictor or Predictor(model, conf=conf, classes=classes, model_complexity=complexity,
-                                         test_views=test_views)
+                                         test_views=test_views, refine=refine)
     spec: Any = source
     if isinstance(source, str) and limit and Path(source).is_dir():
         chosen = class_folders_first(Path(source), predictor.labels, limit)
