@@ -233,7 +233,8 @@ def main() -> int:
     parser.add_argument("--datasets", default="massey,asl-letters,asl-alphabet,sign-mnist:1000",
                         help="comma-separated; NAME:N takes N random images of that one")
     parser.add_argument("--limit", type=int, default=0, help="random images per dataset (0 = all)")
-    parser.add_argument("--plain", action="store_true", help="no retries: MediaPipe as is")
+    parser.add_argument("--plain", action="store_true",
+                        help="MediaPipe as is: no retries, no grey tint, no refinement")
     parser.add_argument("--no-hint", action="store_true", help="do not pass asl-letters' boxes as hints")
     parser.add_argument("--attempts", default=None, help="comma-separated attempt order (default: the detector's)")
     parser.add_argument("--complexity", type=int, default=1)
@@ -250,6 +251,8 @@ def main() -> int:
 
     detector: dict = {"model_complexity": args.complexity, "min_detection_confidence": args.confidence,
                       "robust": not args.plain}
+    if args.plain:
+        detector.update(refine_steps=0, tint_grey=False)
     if args.attempts:
         detector["attempts"] = args.attempts.split(",")
     settings = {"detector": detector, "ablation": [a for a in args.ablation.split(",") if a]}
