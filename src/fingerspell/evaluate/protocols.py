@@ -175,11 +175,7 @@ def load_views(dataset: Dataset, views: Sequence[str] = TEST_VIEWS, progress: bo
     base = load_landmark_set(dataset)
     out = []
     for view in views:
-        detector = HandDetector(model_complexity=int(DEFAULT_DETECTOR_SETTINGS["model_complexity"]),
-                                min_detection_confidence=float(DEFAULT_DETECTOR_SETTINGS["min_detection_confidence"]),
-                                refine_steps=int(DEFAULT_DETECTOR_SETTINGS["refine_steps"]),
-                                tint_grey=bool(DEFAULT_DETECTOR_SETTINGS["tint_grey"]),
-                                attempts=[view])
+        detector = HandDetector(**DEFAULT_DETECTOR_SETTINGS, attempts=[view])
         key = hashlib.sha1(detector.settings_key.encode()).hexdigest()[:12]
         cache = home.home() / "landmark-views" / f"{dataset.name}-{key}.npz"
         points = np.zeros((len(samples), 21, 3), np.float32)

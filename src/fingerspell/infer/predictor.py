@@ -311,10 +311,8 @@ class Predictor:
             self._detectors[mode] = HandDetector(
                 mode=mode,
                 model_complexity=self.tracking_model_complexity if mode == "video" else self.model_complexity,
-                min_detection_confidence=self.bundle.hands.min_detection_confidence,
                 robust=self.robust,
-                refine_steps=self.refine_steps,
-                tint_grey=self.bundle.hands.tint_grey,
+                **self._detector_settings(),
             )
         return self._detectors[mode]
 
@@ -325,11 +323,14 @@ class Predictor:
             from fingerspell.hands import HandDetector
 
             self._detectors[key] = HandDetector(
-                mode="image", model_complexity=self.model_complexity,
-                min_detection_confidence=self.bundle.hands.min_detection_confidence, attempts=[view],
-                refine_steps=self.refine_steps, tint_grey=self.bundle.hands.tint_grey,
+                mode="image", model_complexity=self.model_complexity, attempts=[view], **self._detector_settings(),
             )
         return self._detectors[key]
+
+    def _detector_settings(self) -> dict[str, Any]:
+        """What every detector of this predictor shares with the bundle's training landmarks."""
+        return {"min_detection_confidence": self.bundle.hands.min_detection_confidence,
+                "refine_steps": self.refine_steps, "tint_grey": self.bundle.hands.tint_grey}
 
     def close(self) -> None:
         for detector in self._detectors.values():
