@@ -423,24 +423,30 @@ def massey_loso(massey: LandmarkSet, recipe: Recipe, extra: Sequence[LandmarkSet
     signers = sorted(set(data.groups) - {""})
     if len(signers) < 2:
         raise FingerspellError(f"{massey.name}: leave-one-signer-out needs 2+ signers, found {signers}")
-    classes = STATIC_LETTERS
-    total, single, folds = EMPTY_SCORE, EMPTY_SCORE, {}
-    for signer in signers:
-        train = data.subset(data.groups != signer)
-        train, sources = _with_extra(train, massey.name, extra, classes)
-        model = fit_landmark_model(train, classes, recipe, sources)
-        test = data.subset(data.groups == signer)
-        folds[signer] = score_set(model, test, classes)
-        total = total.add(folds[signer])
-        single = single.add(score_set(model, test.without_views(), classes))
-        if progress:
-            progress(f"  {signer}: {folds[signer].top1:.2%} (no hand {folds[signer].no_hand_rate:.2%})")
+    tests = {signer: data.groups == signer for signer in signers}
+    total, single, folds = _cross_validate(data, tests, STATIC_LETTERS, recipe, extra, progress)
     with_extra = f" + {', '.join(e.name for e in extra)}" if extra else ""
     return ProtocolResult(
         name="massey-loso" + ("+extra" if extra else ""),
         description=f"Massey leave-one-signer-out, 24 static letters; train: other Massey signers{with_extra}",
         score=total, folds=folds, seconds=time.perf_counter() - start, extra=_view_note(data, single),
     )
+
+
+def _cross_validate(data: LandmarkSet, tests: dict[str, np.ndarray], classes: Sequence[str], recipe: Recipe,
+                    extra: Sequence[LandmarkSet], progress: Any) -> tuple[Score, Score, dict[str, Score]]:
+    """Per fold (name -> test mask): train on the rest plus `extra`, score the test part with
+    its test-time views and without. Returns (pooled score, pooled single-view score, folds)."""
+    total, single, folds = EMPTY_SCORE, EMPTY_SCORE, {}
+    for name, test in tests.items():
+        train, sources = _with_extra(data.subset(~test), data.name, extra, classes)
+        model = fit_landmark_model(train, classes, recipe, sources)
+        folds[name] = score_set(model, data.subset(test), classes)
+        total = total.add(folds[name])
+        single = single.add(score_set(model, data.subset(test).without_views(), classes))
+        if progress:
+            progress(f"  {name}: {folds[name].top1:.2%} (no hand {folds[name].no_hand_rate:.2%})")
+    return total, single, folds
 
 
 def _with_extra(train: LandmarkSet, name: str, extra: Sequence[LandmarkSet],
@@ -478,17 +484,8 @@ def asl_letters_grouped(letters_set: LandmarkSet, recipe: Recipe, k: int = 5, ex
     start = time.perf_counter()
     data = letters_set.letters(LETTERS)
     groups = np.where(data.groups == "", np.arange(len(data)).astype(str), data.groups)
-    classes = LETTERS
-    total, single, folds = EMPTY_SCORE, EMPTY_SCORE, {}
-    for i, test in enumerate(grouped_folds(groups, k, recipe.seed)):
-        train = data.subset(~test)
-        train, sources = _with_extra(train, data.name, extra, classes)
-        model = fit_landmark_model(train, classes, recipe, sources)
-        folds[f"fold{i + 1}"] = score_set(model, data.subset(test), classes)
-        total = total.add(folds[f"fold{i + 1}"])
-        single = single.add(score_set(model, data.subset(test).without_views(), classes))
-        if progress:
-            progress(f"  fold {i + 1}/{k}: {folds[f'fold{i + 1}'].top1:.2%}")
+    tests = {f"fold{i + 1}": test for i, test in enumerate(grouped_folds(groups, k, recipe.seed))}
+    total, single, folds = _cross_validate(data, tests, LETTERS, recipe, extra, progress)
     with_extra = f" + {', '.join(e.name for e in extra)}" if extra else ""
     return ProtocolResult(
         name="asl-letters-grouped" + ("+extra" if extra else ""),
