@@ -274,10 +274,7 @@ def open_source(spec: Any, limit: int | None = None) -> Source:
         images = _folder_images(path)
         if not images:
             raise SourceError(f"{path}: folder has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        total = len(images)
-        if limit:
-            images = _spread(images, limit)
-        return ImageFilesSource(images, "folder", f"folder {path} ({len(images)} of {total} images)")
+        return _image_files(images, "folder", path, limit)
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in IMAGE_SUFFIXES:
@@ -293,11 +290,14 @@ def open_source(spec: Any, limit: int | None = None) -> Source:
             return open_video(videos[0])
         if not images:
             raise SourceError(f"{text}: glob matches no images")
-        total = len(images)
-        if limit:
-            images = _spread(images, limit)
-        return ImageFilesSource(images, "glob", f"glob {text} ({len(images)} of {total} images)")
+        return _image_files(images, "glob", text, limit)
     raise SourceError(f"{path}: no such file or folder")
+
+
+def _image_files(images: list[Path], kind: str, name: object, limit: int | None) -> "ImageFilesSource":
+    """A folder's or glob's images, at most `limit` of them spread over the list."""
+    chosen = _spread(images, limit) if limit else images
+    return ImageFilesSource(chosen, kind, f"{kind} {name} ({len(chosen)} of {len(images)} images)")
 
 
 def _spread(paths: list[Path], limit: int) -> list[Path]:
