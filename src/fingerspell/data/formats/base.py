@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -265,6 +265,16 @@ def relative(path: Path, root: Path) -> str:
         return absolute.relative_to(base).as_posix()
     except ValueError:
         raise DatasetFormatError(f"{path}: outside the dataset folder {root}") from None
+
+
+def detect_files(path: Path, find: Callable[[Path], list[Path]], one: str, many: str) -> str | None:
+    """A detect() for formats that are files of a kind: what `find(path)` found, described by
+    `describe_found`, or None when it found nothing or the path cannot be read."""
+    try:
+        files = find(path)
+    except OSError:
+        return None
+    return describe_found(path, files, one, many) if files else None
 
 
 def describe_found(path: Path, files: list[Path], one: str, many: str) -> str:

@@ -19,7 +19,7 @@ from fingerspell.data.formats.base import (
     boxed_record,
     canonical_class,
     default_name,
-    describe_found,
+    detect_files,
     find_image,
     image_facts,
     progress,
@@ -68,13 +68,7 @@ class CocoFormat(Format):
     priority = 25
 
     def detect(self, path: Path) -> str | None:
-        try:
-            files = _json_files(path)
-        except OSError:
-            return None
-        if files:
-            return describe_found(path, files, "is COCO JSON", "are COCO JSON")
-        return None
+        return detect_files(path, _json_files, "is COCO JSON", "are COCO JSON")
 
     def read(self, path: Path, *, group_pattern: str | None = None) -> FormatData:
         path = Path(path)

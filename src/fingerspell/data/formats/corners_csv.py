@@ -21,7 +21,7 @@ from fingerspell.data.formats.base import (
     boxed_record,
     canonical_class,
     default_name,
-    describe_found,
+    detect_files,
     find_image,
     image_facts,
     nearby_class_list,
@@ -94,13 +94,8 @@ class CornersCsvFormat(Format):
     priority = 30
 
     def detect(self, path: Path) -> str | None:
-        try:
-            files = _csv_files(path)
-        except OSError:
-            return None
-        if files:
-            return describe_found(path, files, "has a filename/corners/label header", "have a filename/corners/label header")
-        return None
+        return detect_files(path, _csv_files, "has a filename/corners/label header",
+                            "have a filename/corners/label header")
 
     def read(self, path: Path, *, group_pattern: str | None = None) -> FormatData:
         path = Path(path)
