@@ -264,3 +264,34 @@ def test_refinement_refits_and_each_image_starts_afresh(datasets_root):
         assert np.allclose(again.landmarks, a.landmarks, atol=1e-6)
     with pytest.raises(FingerspellError, match="refine_steps"):
         HandDetector(refine_steps=9)
+
+
+def _sign_mnist_test_row(datasets_root, index: int) -> tuple[int, np.ndarray]:
+    import gzip
+
+    with gzip.open(datasets_root / "sign-mnist" / "sign_mnist_test.csv.gz", "rt") as f:
+        next(f)
+        for i, line in enumerate(f):
+            if i == index:
+                values = np.array(line.split(","), dtype=np.uint8)
+                return int(values[0]), values[1:].reshape(28, 28)
+    raise AssertionError(f"no row {index}")
+
+
+def test_a_tiny_hand_crop_the_palm_detector_misses_is_found_by_the_whole_image_attempt(datasets_root):
+    from fingerspell.hands.detector import SMALL_ATTEMPTS
+
+    label, image = _sign_mnist_test_row(datasets_root, 6)  # K, 28x28 grey
+    assert label == 10 and SMALL_ATTEMPTS[-1] == "whole"
+    with HandDetector(attempts=SMALL_ATTEMPTS[:-1]) as palm_only, HandDetector() as default:
+        assert palm_only.detect(image) is None
+        hand = default.detect(image)
+        assert hand is not None and hand.method == "whole"
+        assert ((hand.landmarks[:, :2] >= -0.05) & (hand.landmarks[:, :2] <= 1.05)).all()
+        # The reference hand's track is dropped afterwards: the same image, the same answer.
+        assert np.allclose(default.detect(image).landmarks, hand.landmarks, atol=1e-6)
+    # The landmark model still has to see a hand: flat grey, noise and black give none.
+    with HandDetector(attempts=["whole"]) as whole:
+        for blank in (np.full((28, 28), 128, np.uint8), np.zeros((28, 28), np.uint8),
+                      np.random.default_rng(0).integers(0, 255, (28, 28), dtype=np.uint8)):
+            assert whole.detect(blank) is None
