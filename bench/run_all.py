@@ -2,7 +2,7 @@
 bench/results/<name>.json. Benchmarks are not tests: they measure speed and accuracy
 against the targets in the issues and never fail the build.
 
-    .venv/bin/python bench/run_all.py              # everything (about an hour on 2 cores)
+    .venv/bin/python bench/run_all.py              # everything (about an hour and a half on 2 cores)
     .venv/bin/python bench/run_all.py import check # only these
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ BENCHMARKS = {
     "hands": ["bench_hands.py", "--workers", "2"],
     "train": ["bench_train.py", "--mode", "all"],
     "accuracy": ["-m", "fingerspell", "bench", "accuracy"],
+    "fusion": ["bench_fusion.py"],  # needs the indexes `accuracy` builds; about 20 min
 }
 
 
