@@ -21,6 +21,9 @@ palm and landmark models were trained on colour: on asl-letters' 183 greyscale c
 attempt found 46 hands untinted, 93 tinted), and a found hand is *refined*: the same view goes
 through MediaPipe's tracking graph twice more, which fits the landmarks again inside a box
 built from the previous fit (tighter and better aligned than the palm detector's box).
+The same mechanism finds hands in images too small for the palm detector (Sign-MNIST's 28x28
+crops): the `whole` attempt shows the tracking graph a packaged reference hand first, so the
+landmark model looks at a box covering the whole image (see SMALL_ATTEMPTS).
 """
 from __future__ import annotations
 
@@ -449,16 +452,7 @@ class HandDetector:
         a box built from the previous fit. A black frame afterwards drops the track, so the
         next image starts from palm detection again."""
         solution = self._solution(False, attempt)
-        result = _process(solution, view)
-        if not result.multi_hand_landmarks:
-            return result
-        for _ in range(self.refine_steps):
-            again = _process(solution, view)
-            if not again.multi_hand_landmarks:
-                break
-            result = again
-        _process(solution, np.zeros((64, 64, 3), np.uint8))
-        return result
+        return self._refit_and_drop(solution, view, _process(solution, view))
 
     def _whole_view(self, view: np.ndarray, attempt: _Attempt) -> Any:
         """Landmarks fitted in a box covering the (square) view, without the palm detector:
@@ -466,17 +460,25 @@ class HandDetector:
         `view` (plus `refine_steps` refits); a black frame afterwards drops the track. An
         empty result when the landmark model sees no hand there (its presence score)."""
         solution = self._solution(False, attempt)
-        blank = np.zeros((64, 64, 3), np.uint8)
-        _process(solution, blank)
-        result = _process(solution, _prior_hand(self.tint_grey))
-        if result.multi_hand_landmarks:
-            result = _process(solution, view)
-            for _ in range(self.refine_steps if result.multi_hand_landmarks else 0):
-                again = _process(solution, view)
-                if not again.multi_hand_landmarks:
-                    break
-                result = again
-        _process(solution, blank)
+        _process(solution, _BLANK)
+        prior = _process(solution, _prior_hand(self.tint_grey))
+        if not prior.multi_hand_landmarks:  # the packaged reference hand is always found
+            return prior
+        return self._refit_and_drop(solution, view, _process(solution, view))
+
+    def _refit_and_drop(self, solution: Any, view: np.ndarray, result: Any) -> Any:
+        """`refine_steps` more passes of `view` through the tracking graph while it still sees
+        the hand (each refits inside the previous fit's box), then a black frame drops the
+        track so the next image starts afresh (without a hand there is no track to drop).
+        Returns the last result with a hand."""
+        if not result.multi_hand_landmarks:
+            return result
+        for _ in range(self.refine_steps):
+            again = _process(solution, view)
+            if not again.multi_hand_landmarks:
+                break
+            result = again
+        _process(solution, _BLANK)
         return result
 
     @staticmethod
@@ -566,6 +568,7 @@ def _process(solution: Any, view: np.ndarray) -> Any:
 
 
 _PRIOR_VIEWS: dict[bool, np.ndarray] = {}
+_BLANK = np.zeros((64, 64, 3), np.uint8)  # a frame without a hand: ends a track
 
 
 def _prior_hand(tint: bool) -> np.ndarray:
