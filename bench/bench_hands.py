@@ -12,7 +12,10 @@ same images, which is how the default attempt order was chosen.
     .venv/bin/python bench/bench_hands.py --draw massey:pad50 --limit 100   # PNG of retries
 
 Asl-alphabet's `nothing` class has no hand: it is left out of the found rate and reported as
-the false-detection rate instead. Sign-MNIST (28x28 grey) is measured on its test CSV.
+the false-detection rate instead. Sign-MNIST (28x28 grey) is measured on its test CSV; its
+counterpart without hands, `--datasets tiny-nothing`, is 500 28x28 grey crops of rooms
+(asl-alphabet `nothing` frames, asl-letters background away from the hand box) and reports how
+often the small-image chain claims a hand there.
 """
 from __future__ import annotations
 
@@ -72,7 +75,44 @@ def list_items(name: str) -> list[Item]:
                 items.append(Item(name, f"sign_mnist_test.csv:{line}", letters[int(row[0])],
                                   pixels=np.array(row[1:], dtype=np.uint8).tobytes()))
         return items
+    if name == "tiny-nothing":
+        return tiny_nothing_items()
     raise SystemExit(f"unknown dataset {name!r}")
+
+
+def tiny_nothing_items(count: int = 500, seed: int = 0) -> list[Item]:
+    """28x28 grey images WITHOUT a hand, the size of Sign-MNIST's crops (which get the detector's
+    small-image chain): asl-alphabet's `nothing` frames shrunk, and patches of asl-letters photos
+    that do not overlap the annotated hand box. All labelled `nothing`: false detections."""
+    import cv2
+
+    rng = random.Random(seed)
+    items = []
+    for path in sorted((DATASETS / "asl-alphabet" / "asl_alphabet_train" / "nothing").glob("*.jpg"))[: count // 2]:
+        grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        if grey is not None:
+            tiny = cv2.resize(grey, (28, 28), interpolation=cv2.INTER_AREA)
+            items.append(Item("tiny-nothing", f"{path.name}@28", "nothing", pixels=tiny.tobytes()))
+    root = DATASETS / "asl-letters" / "train"
+    with open(root / "_annotations.csv", newline="") as handle:
+        rows = sorted(csv.DictReader(handle), key=lambda r: r["filename"])
+    rng.shuffle(rows)
+    for row in rows:
+        if len(items) >= count:
+            break
+        grey = cv2.imread(str(root / "images" / row["filename"]), cv2.IMREAD_GRAYSCALE)
+        if grey is None:
+            continue
+        h, w = grey.shape
+        x0, y0, x1, y1 = (float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax"))
+        for _ in range(20):  # a few random squares; the first clear of the hand box is kept
+            side = rng.randint(min(h, w) // 4, min(h, w) // 2)
+            x, y = rng.randint(0, w - side), rng.randint(0, h - side)
+            if x + side < x0 or x > x1 or y + side < y0 or y > y1:
+                tiny = cv2.resize(grey[y:y + side, x:x + side], (28, 28), interpolation=cv2.INTER_AREA)
+                items.append(Item("tiny-nothing", f"{row['filename']}@{x},{y},{side}", "nothing", pixels=tiny.tobytes()))
+                break
+    return items
 
 
 def load_image(item: Item) -> np.ndarray:
@@ -161,6 +201,7 @@ def summarise(results: list[dict]) -> dict:
         "ms_per_image": 1000 * seconds / len(results) if results else None,
         "no_hand_images": len(empty),
         "false_detections": sum(r["found"] for r in empty),
+        "false_methods": dict(Counter(r["method"] for r in empty if r["found"]).most_common()),
         "ablation_rate": {k: ablation[k] / len(hands) for k in sorted(ablation)} if hands else {},
     }
 
@@ -230,7 +271,7 @@ def main() -> int:
     from fingerspell.hands.detector import FAST_ATTEMPTS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--datasets", default="massey,asl-letters,asl-alphabet,sign-mnist:1000",
+    parser.add_argument("--datasets", default="massey,asl-letters,asl-alphabet,sign-mnist,tiny-nothing",
                         help="comma-separated; NAME:N takes N random images of that one")
     parser.add_argument("--limit", type=int, default=0, help="random images per dataset (0 = all)")
     parser.add_argument("--plain", action="store_true",
@@ -293,6 +334,10 @@ def main() -> int:
         summary = summarise([r for r in results if r["dataset"] == name])
         report["datasets"][name] = summary
         rate = summary["rate"]
+        if rate is None:  # only images without a hand (tiny-nothing)
+            print(f"\n{name}: a hand reported in {summary['false_detections']}/{summary['no_hand_images']} images "
+                  f"without one ({summary['ms_per_image']:.1f} ms/image); by: {summary['false_methods']}")
+            continue
         print(f"\n{name}: {summary['found']}/{summary['images']} hands found = {100 * rate:.2f}%  "
               f"({summary['ms_per_image']:.1f} ms/image, {summary['images_per_second']:.1f} images/s per worker)")
         print(f"  with FAST_ATTEMPTS only (first {len(FAST_ATTEMPTS)} attempts) it would be {100 * summary['rate_fast_attempts']:.2f}%")

@@ -282,8 +282,9 @@ def test_a_tiny_hand_crop_the_palm_detector_misses_is_found_by_the_whole_image_a
     from fingerspell.hands.detector import SMALL_ATTEMPTS
 
     label, image = _sign_mnist_test_row(datasets_root, 6)  # K, 28x28 grey
-    assert label == 10 and SMALL_ATTEMPTS[-1] == "whole"
-    with HandDetector(attempts=SMALL_ATTEMPTS[:-1]) as palm_only, HandDetector() as default:
+    assert label == 10
+    palm_attempts = SMALL_ATTEMPTS[:SMALL_ATTEMPTS.index("whole")]
+    with HandDetector(attempts=palm_attempts) as palm_only, HandDetector() as default:
         assert palm_only.detect(image) is None
         hand = default.detect(image)
         assert hand is not None and hand.method == "whole"
@@ -295,3 +296,24 @@ def test_a_tiny_hand_crop_the_palm_detector_misses_is_found_by_the_whole_image_a
         for blank in (np.full((28, 28), 128, np.uint8), np.zeros((28, 28), np.uint8),
                       np.random.default_rng(0).integers(0, 255, (28, 28), dtype=np.uint8)):
             assert whole.detect(blank) is None
+
+
+def test_a_tiny_hand_turned_away_from_the_reference_is_found_by_a_rotated_mirrored_whole_attempt(datasets_root):
+    from fingerspell.hands.detector import SMALL_ATTEMPTS
+
+    label, image = _sign_mnist_test_row(datasets_root, 2386)  # P, 28x28 grey
+    assert label == 15
+    upto_whole = SMALL_ATTEMPTS[:SMALL_ATTEMPTS.index("whole") + 1]
+    with HandDetector(attempts=upto_whole) as unrotated, HandDetector() as default:
+        assert unrotated.detect(image) is None
+        hand = default.detect(image)
+    assert hand is not None and hand.method == "flip-rot30-whole"
+    # The view of `flip-rot30-whole` is exactly the view `rot30-whole` makes of the mirrored
+    # image, so the landmarks mapped back to each original must be mirror images of each other,
+    # with the handedness swapped (to a third of a pixel: resampling differs slightly).
+    with HandDetector(attempts=["rot30-whole"]) as rotated:
+        mirrored = rotated.detect(np.ascontiguousarray(image[:, ::-1]))
+    assert mirrored is not None
+    assert np.allclose(mirrored.landmarks[:, 0], 1.0 - hand.landmarks[:, 0], atol=0.012)
+    assert np.allclose(mirrored.landmarks[:, 1], hand.landmarks[:, 1], atol=0.012)
+    assert {mirrored.handedness, hand.handedness} == {"Left", "Right"}
