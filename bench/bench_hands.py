@@ -10,6 +10,7 @@ same images, which is how the default attempt order was chosen.
     .venv/bin/python bench/bench_hands.py --plain               # MediaPipe as is, for comparison
     .venv/bin/python bench/bench_hands.py --limit 200 --ablation --datasets massey
     .venv/bin/python bench/bench_hands.py --draw massey:pad50 --limit 100   # PNG of retries
+    .venv/bin/python bench/bench_hands.py --datasets sign-mnist --read     # + letters read right
 
 Asl-alphabet's `nothing` class has no hand: it is left out of the found rate and reported as
 the false-detection rate instead. Sign-MNIST (28x28 grey) is measured on its test CSV; its
@@ -149,6 +150,15 @@ def _worker_init(settings: dict) -> None:
     from fingerspell.hands import HandDetector
 
     _DETECTORS["main"] = HandDetector(**settings["detector"])
+    if settings.get("read"):
+        import onnxruntime as ort
+
+        from fingerspell.export.bundle import Bundle
+        from fingerspell.home import default_bundle_dir
+
+        bundle = Bundle.load(default_bundle_dir())
+        _DETECTORS["reader"] = (ort.InferenceSession(str(bundle.model_path), providers=["CPUExecutionProvider"]),
+                                bundle.labels)
     _DETECTORS["ablation"] = {a: HandDetector(model_complexity=settings["detector"]["model_complexity"], attempts=[a])
                               for a in settings["ablation"]}
 
@@ -163,11 +173,26 @@ def _run_one(item: Item) -> dict:
            "method": hand.method if hand else None, "seconds": seconds,
            "landmarks": hand.landmarks.tolist() if hand else None,
            "on_hand": on_hand(item, image, hand) if hand else None}
+    out["read_right"] = read_letter(hand, image, item.label) if hand and "reader" in _DETECTORS else None
     ablation = {}
     for name, single in _DETECTORS["ablation"].items():  # type: ignore[union-attr]
         ablation[name] = single.detect(image, hint_box=item.hint) is not None
     out["ablation"] = ablation
     return out
+
+
+def read_letter(hand, image: np.ndarray, label: str) -> bool | None:
+    """--read: does the bundled default model read the right letter from these landmarks?
+    (None for classes the model does not have.) A check of the landmarks' quality."""
+    from fingerspell.hands.features import landmark_features
+
+    session, labels = _DETECTORS["reader"]  # type: ignore[misc]
+    if label not in labels:
+        return None
+    h, w = image.shape[:2]
+    features = landmark_features(hand.landmarks, hand.handedness, (w, h))[None]
+    logits = session.run(None, {session.get_inputs()[0].name: features})[0]
+    return labels[int(np.argmax(logits))] == label
 
 
 def summarise(results: list[dict]) -> dict:
@@ -187,6 +212,12 @@ def summarise(results: list[dict]) -> dict:
     off_by_method = Counter(r["method"] for r in checked if not r["on_hand"])
     from fingerspell.hands.detector import FAST_ATTEMPTS
 
+    read: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in hands:
+        if r.get("read_right") is not None:
+            for key in ("all", r["method"]):
+                read[key][0] += r["read_right"]
+                read[key][1] += 1
     return {
         "images": len(hands),
         "rate_fast_attempts": sum(r["method"] in FAST_ATTEMPTS for r in hands) / len(hands) if hands else None,
@@ -203,6 +234,7 @@ def summarise(results: list[dict]) -> dict:
         "false_detections": sum(r["found"] for r in empty),
         "false_methods": dict(Counter(r["method"] for r in empty if r["found"]).most_common()),
         "ablation_rate": {k: ablation[k] / len(hands) for k in sorted(ablation)} if hands else {},
+        "read_right": {k: {"right": v[0], "hands": v[1], "rate": v[0] / v[1]} for k, v in read.items()},
     }
 
 
@@ -284,6 +316,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--draw", action="append", default=[], help="dataset:method contact sheet PNG")
+    parser.add_argument("--read", action="store_true",
+                        help="also read each found hand's letter with the bundled default model (landmark quality)")
     parser.add_argument("--video", action="store_true", help="also time video (tracking) mode at 640x480")
     parser.add_argument("--keys", default=None, help="only the images listed in this file (a misses.txt)")
     parser.add_argument("--dump", default=None, help="write one JSON line per image here (for analysis)")
@@ -296,7 +330,7 @@ def main() -> int:
         detector.update(refine_steps=0, tint_grey=False)
     if args.attempts:
         detector["attempts"] = args.attempts.split(",")
-    settings = {"detector": detector, "ablation": [a for a in args.ablation.split(",") if a]}
+    settings = {"detector": detector, "ablation": [a for a in args.ablation.split(",") if a], "read": args.read}
     rng = random.Random(args.seed)
     items: list[Item] = []
     wanted = None
@@ -340,12 +374,19 @@ def main() -> int:
             continue
         print(f"\n{name}: {summary['found']}/{summary['images']} hands found = {100 * rate:.2f}%  "
               f"({summary['ms_per_image']:.1f} ms/image, {summary['images_per_second']:.1f} images/s per worker)")
-        print(f"  with FAST_ATTEMPTS only (first {len(FAST_ATTEMPTS)} attempts) it would be {100 * summary['rate_fast_attempts']:.2f}%")
+        if summary["rate_fast_attempts"]:  # (tiny images have their own chain: never these)
+            print(f"  with FAST_ATTEMPTS only (first {len(FAST_ATTEMPTS)} attempts) it would be "
+                  f"{100 * summary['rate_fast_attempts']:.2f}%")
         if summary["no_hand_images"]:
             print(f"  'nothing' images with a hand reported: {summary['false_detections']}/{summary['no_hand_images']}")
         worst = sorted(summary["per_letter"].items(), key=lambda kv: kv[1]["rate"])[:6]
         print("  worst letters: " + ", ".join(f"{k} {100 * v['rate']:.1f}% ({v['found']}/{v['images']})" for k, v in worst))
         print("  found by: " + ", ".join(f"{k} {v}" for k, v in summary["methods"].items()))
+        if summary["read_right"]:
+            by = summary["read_right"]
+            print(f"  letter read right by the default model: {100 * by['all']['rate']:.1f}% of {by['all']['hands']} "
+                  "found hands; by attempt: " + ", ".join(f"{k} {100 * v['rate']:.0f}% ({v['hands']})"
+                                                          for k, v in by.items() if k != "all"))
         if summary["checked_on_hand"]:
             print(f"  landmarks off the hand: {summary['off_hand']}/{summary['checked_on_hand']} checked "
                   + (str(summary["off_hand_by_method"]) if summary["off_hand"] else ""))

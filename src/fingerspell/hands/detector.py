@@ -71,25 +71,26 @@ DEFAULT_ATTEMPTS: tuple[str, ...] = FAST_ATTEMPTS + (
     "clahe-flip-pad50-vlow", "lite-bright-rotm20-pad100-low",
 )
 # Images whose shorter side is below SMALL_SIDE (Sign-MNIST's 28x28 grey crops) get their own
-# chain: at that size only the lite palm detector at a very low threshold fires at all, on an
-# upscaled copy with a border (measured on 150 Sign-MNIST test images; see the README).
+# chain. At that size only the lite palm detector at a very low threshold fires at all, on an
+# upscaled copy with a border (measured on 150 Sign-MNIST test images; see the README), and
+# it finds 83% of the hands. An image that small is a crop of one hand, so the `whole`
+# attempts skip the palm detector altogether: MediaPipe's landmark model is asked to fit the
+# hand in a box covering the image (see `_whole_view`). The box keeps the reference hand's
+# orientation, so a hand turned another way is fitted better in a rotated or mirrored view:
+# the rotated/mirrored attempts after plain `whole` were picked greedily among 0/+-30/+-60
+# degrees, mirrored or not, on the 41 hands the older chain missed in 3,000 Sign-MNIST *train*
+# rows (35 rescued). The `whole` attempts come FIRST: on 1,200 other train rows where both
+# kinds find the hand, the default model reads the letter right on 57% of the `whole`
+# landmarks and 40% of the palm detector's. The palm attempts follow for the rest; the chain
+# finds a hand in 99.93% of the 7,172 test rows (the found rate does not depend on the order).
+# `lite-clahe-up-vlow` was dropped from the palm attempts: the whole attempts find the same
+# hands (998 of 1,000 train rows either way) and it was the attempt most often claiming a hand
+# in 28x28 crops of rooms without one (36 of 500; `bench_hands.py --datasets tiny-nothing`).
 SMALL_SIDE = 64
-# The last ones, `whole`, skip the palm detector altogether: an image that small is a crop of
-# one hand, so MediaPipe's landmark model is asked to fit the hand in a box covering the image
-# (see `_whole_view`); on the first 1,000 Sign-MNIST test rows plain `whole` finds 143 of the
-# 170 hands the palm detector missed (found 83.0% -> 97.3%), and the default model (which never
-# saw Sign-MNIST) reads the letter on the rescued hands no worse than on the others (61% vs 43%).
-# The box keeps the reference hand's orientation, so a hand turned another way is fitted
-# better in a rotated or mirrored view: the rotated/mirrored `whole` attempts after it were
-# picked greedily among 0/+-30/+-60 degrees, mirrored or not, on the 41 hands the chain up to
-# `whole` missed in 3,000 Sign-MNIST *train* rows (35 rescued); see the README for the test rows.
-# With them, the palm attempt `lite-clahe-up-vlow` was dropped: the whole attempts find the same
-# hands (998 of 1,000 train rows either way) and it was the one most often claiming a hand in
-# 28x28 crops of rooms without one (36 of 500; `bench_hands.py --datasets tiny-nothing`).
 SMALL_ATTEMPTS: tuple[str, ...] = (
+    "whole", "flip-rot30-whole", "flip-rotm60-whole", "rotm30-whole", "flip-rot60-whole", "flip-rotm30-whole",
     "lite-pad25-vlow", "lite-up-pad50-vlow", "lite-vlow", "lite-flip-up-vlow", "up-pad25-vlow",
-    "lite-bright-up-vlow", "lite-up-pad25-vlow", "whole",
-    "flip-rot30-whole", "flip-rotm60-whole", "rotm30-whole", "flip-rot60-whole", "flip-rotm30-whole",
+    "lite-bright-up-vlow", "lite-up-pad25-vlow",
 )
 # `whole` attempts: the view is a square of this side, and the box comes from a reference hand
 # (PRIOR_HAND, a 28x28 Sign-MNIST *train* image, CC0) shown to the tracking graph just before:
