@@ -467,9 +467,10 @@ class HandDetector:
         """Landmarks fitted in a box covering the (square) view, without the palm detector:
         the tracking graph first sees the reference hand, whose box covers its frame, then
         `view` (plus `refine_steps` refits); a black frame afterwards drops the track. An
-        empty result when the landmark model sees no hand there (its presence score)."""
+        empty result when the landmark model sees no hand there (its presence score). No track
+        is left to drop beforehand: every found hand ends with the black frame, and a frame
+        without a hand ends MediaPipe's track by itself."""
         solution = self._solution(False, attempt)
-        _process(solution, _BLANK)
         prior = _process(solution, _prior_hand(self.tint_grey))
         if not prior.multi_hand_landmarks:  # the packaged reference hand is always found
             return prior
