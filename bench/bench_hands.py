@@ -60,12 +60,9 @@ def list_items(name: str) -> list[Item]:
         return [Item(name, str(p), p.parent.name if p.parent.name in ("del", "nothing", "space") else p.parent.name.upper())
                 for p in sorted(root.glob("*/*.jpg"))]
     if name == "asl-letters":
-        root = DATASETS / "asl-letters" / "train"
-        boxes: dict[str, tuple[float, float, float, float]] = {}
-        with open(root / "_annotations.csv", newline="") as handle:
-            for row in csv.DictReader(handle):
-                boxes[row["filename"]] = tuple(float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax"))  # type: ignore[assignment]
-        return [Item(name, str(p), p.name[0].upper(), boxes.get(p.name)) for p in sorted((root / "images").glob("*.jpg"))]
+        boxes = asl_letters_boxes()
+        images = sorted((DATASETS / "asl-letters" / "train" / "images").glob("*.jpg"))
+        return [Item(name, str(p), p.name[0].upper(), boxes.get(p.name)) for p in images]
     if name == "sign-mnist":
         letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
         items = []
@@ -81,6 +78,15 @@ def list_items(name: str) -> list[Item]:
     raise SystemExit(f"unknown dataset {name!r}")
 
 
+def asl_letters_boxes() -> dict[str, tuple[float, float, float, float]]:
+    """asl-letters' annotated hand box per image file name: (xmin, ymin, xmax, ymax) pixels."""
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    with open(DATASETS / "asl-letters" / "train" / "_annotations.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            boxes[row["filename"]] = tuple(float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax"))  # type: ignore[assignment]
+    return boxes
+
+
 def tiny_nothing_items(count: int = 500, seed: int = 0) -> list[Item]:
     """28x28 grey images WITHOUT a hand, the size of Sign-MNIST's crops (which get the detector's
     small-image chain): asl-alphabet's `nothing` frames shrunk, and patches of asl-letters photos
@@ -94,24 +100,21 @@ def tiny_nothing_items(count: int = 500, seed: int = 0) -> list[Item]:
         if grey is not None:
             tiny = cv2.resize(grey, (28, 28), interpolation=cv2.INTER_AREA)
             items.append(Item("tiny-nothing", f"{path.name}@28", "nothing", pixels=tiny.tobytes()))
-    root = DATASETS / "asl-letters" / "train"
-    with open(root / "_annotations.csv", newline="") as handle:
-        rows = sorted(csv.DictReader(handle), key=lambda r: r["filename"])
-    rng.shuffle(rows)
-    for row in rows:
+    boxes = sorted(asl_letters_boxes().items())
+    rng.shuffle(boxes)
+    for filename, (x0, y0, x1, y1) in boxes:
         if len(items) >= count:
             break
-        grey = cv2.imread(str(root / "images" / row["filename"]), cv2.IMREAD_GRAYSCALE)
+        grey = cv2.imread(str(DATASETS / "asl-letters" / "train" / "images" / filename), cv2.IMREAD_GRAYSCALE)
         if grey is None:
             continue
         h, w = grey.shape
-        x0, y0, x1, y1 = (float(row[k]) for k in ("xmin", "ymin", "xmax", "ymax"))
         for _ in range(20):  # a few random squares; the first clear of the hand box is kept
             side = rng.randint(min(h, w) // 4, min(h, w) // 2)
             x, y = rng.randint(0, w - side), rng.randint(0, h - side)
             if x + side < x0 or x > x1 or y + side < y0 or y > y1:
                 tiny = cv2.resize(grey[y:y + side, x:x + side], (28, 28), interpolation=cv2.INTER_AREA)
-                items.append(Item("tiny-nothing", f"{row['filename']}@{x},{y},{side}", "nothing", pixels=tiny.tobytes()))
+                items.append(Item("tiny-nothing", f"{filename}@{x},{y},{side}", "nothing", pixels=tiny.tobytes()))
                 break
     return items
 
