@@ -266,8 +266,6 @@ class Predictor:
         for view in self.views:  # an unknown attempt name is the bundle's fault: say so now
             try:
                 self.view_detector(view)
-            except BundleError:
-                raise
             except FingerspellError as exc:
                 raise BundleError(f"{self.bundle.manifest_path}: test_time_views: {exc}") from None
         self._features = None
