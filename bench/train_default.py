@@ -132,7 +132,8 @@ def write_bundle(model, out: Path, recipe, example_features, training: dict, ben
                            # frame at 640x480 (bench_latency.py), 99.0 vs 99.3% per-frame accuracy.
                            tracking_model_complexity=0,
                            refine_steps=int(DEFAULT_DETECTOR_SETTINGS["refine_steps"]),
-                           tint_grey=bool(DEFAULT_DETECTOR_SETTINGS["tint_grey"])),
+                           tint_grey=bool(DEFAULT_DETECTOR_SETTINGS["tint_grey"]),
+                           zoom=float(DEFAULT_DETECTOR_SETTINGS["zoom"])),
         benchmarks=benchmarks,
         extra={
             # Still images: also detect through these single attempts and average the model's

@@ -171,6 +171,8 @@ def test_bad_input_and_settings_raise_clear_errors():
     detector.close()
     with pytest.raises(FingerspellError, match="closed"):
         detector.detect(np.zeros((64, 64, 3), np.uint8))
+    with pytest.raises(FingerspellError, match="zoom"):
+        HandDetector(zoom=1.0)
 
 
 def test_settings_key_names_what_changes_answers():
@@ -178,6 +180,7 @@ def test_settings_key_names_what_changes_answers():
     assert a.settings_key != b.settings_key
     assert HandDetector().settings_key == a.settings_key
     assert "pad50" in a.settings_key
+    assert HandDetector(zoom=0).settings_key != a.settings_key
 
 
 def test_draw_hand_marks_the_skeleton_on_a_copy(datasets_root, plain):
@@ -317,3 +320,38 @@ def test_a_tiny_hand_turned_away_from_the_reference_is_found_by_a_rotated_mirror
     assert np.allclose(mirrored.landmarks[:, 0], 1.0 - hand.landmarks[:, 0], atol=0.012)
     assert np.allclose(mirrored.landmarks[:, 1], hand.landmarks[:, 1], atol=0.012)
     assert {mirrored.handedness, hand.handedness} == {"Left", "Right"}
+
+
+# A colour asl-letters photo whose hand the palm detector boxes loosely once the photo is a
+# small part of a larger frame.
+FAR_PHOTO = "asl-letters/train/images/A12_jpg.rf.84c6afc718de92ea268db5d3902ca2ba.jpg"
+ROOM = "asl-alphabet/asl_alphabet_train/nothing/nothing1001.jpg"
+
+
+def test_a_hand_small_in_a_large_frame_is_looked_at_again_in_a_crop_around_it(datasets_root):
+    """The zoom: the same photo pasted into a frame 3x as wide (a signer further away) gives
+    the landmarks of the close-up photo once the hand is re-detected in a crop around it;
+    without the zoom they are off by several pixels. Coordinates are the large frame's."""
+    photo = read_image(datasets_root / FAR_PHOTO)
+    h, w = photo.shape[:2]
+    frame = cv2.resize(read_image(datasets_root / ROOM), (3 * w, 9 * w // 4))
+    x, y = w, h // 2
+    frame[y:y + h, x:x + w] = photo
+    with HandDetector() as zoomed, HandDetector(zoom=0) as unzoomed:
+        close_up = zoomed.detect(photo)
+        far, far_unzoomed = zoomed.detect(frame), unzoomed.detect(frame)
+    assert close_up is not None and far is not None and far_unzoomed is not None
+    assert not close_up.method.startswith("zoom")  # the hand is large in its own photo: no zoom
+    assert far.method.startswith("zoom-") and not far_unzoomed.method.startswith("zoom")
+
+    def error(hand: Hand) -> float:  # mean pixel distance to the close-up's landmarks
+        in_photo = hand.pixels(frame.shape[1], frame.shape[0]) - [x, y]
+        return float(np.abs(in_photo - close_up.pixels(w, h)).mean())
+
+    assert error(far) < 2.0 and error(far_unzoomed) > 3 * max(error(far), 1.0)
+    # z is rescaled to the large frame's width: same hand, same depth in pixels.
+    depth = far.landmarks[:, 2] * frame.shape[1]
+    assert np.abs(depth - close_up.landmarks[:, 2] * w).mean() < 2.0
+    bx0, by0, bx1, by1 = far.box
+    cx0, cy0, cx1, cy1 = close_up.box
+    assert np.allclose([bx0 - x, by0 - y, bx1 - x, by1 - y], [cx0, cy0, cx1, cy1], atol=4.0)

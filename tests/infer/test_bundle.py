@@ -104,15 +104,18 @@ def test_tracking_can_use_its_own_hand_model(copy):
 
 def test_still_image_detection_follows_the_bundle(copy):
     """The detector runs as the landmarks the model was trained on were made."""
-    _edit(copy, lambda d: d["hands"].update(refine_steps=2, tint_grey=True))
+    _edit(copy, lambda d: d["hands"].update(refine_steps=2, tint_grey=True, zoom=3.0))
     predictor = Predictor(copy)
     for detector in (predictor.detector("image"), predictor.view_detector("pad25-low")):
-        assert (detector.refine_steps, detector.tint_grey) == (2, True)
+        assert (detector.refine_steps, detector.tint_grey, detector.zoom) == (2, True, 3.0)
     assert Predictor(copy, refine=False).detector("image").refine_steps == 0  # `predict --fast`
     # A bundle from before these settings existed keeps the detector it was trained with.
-    _edit(copy, lambda d: [d["hands"].pop(k) for k in ("refine_steps", "tint_grey")])
+    _edit(copy, lambda d: [d["hands"].pop(k) for k in ("refine_steps", "tint_grey", "zoom")])
     detector = Predictor(copy).detector("image")
-    assert (detector.refine_steps, detector.tint_grey) == (0, False)
+    assert (detector.refine_steps, detector.tint_grey, detector.zoom) == (0, False, 0.0)
     _edit(copy, lambda d: d["hands"].update(refine_steps=-1))
     with pytest.raises(BundleError, match="refine_steps"):
+        Bundle.load(copy)
+    _edit(copy, lambda d: d["hands"].update(refine_steps=2, zoom=0.5))
+    with pytest.raises(BundleError, match="zoom"):
         Bundle.load(copy)

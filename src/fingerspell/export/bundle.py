@@ -52,6 +52,9 @@ class HandSettings:
     # existed were trained on landmarks without them, hence the defaults.
     refine_steps: int = 0
     tint_grey: bool = False
+    # Still images: a hand small in the frame is looked for again in a crop this many times its
+    # box (0 = off, as for bundles written before it existed).
+    zoom: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -210,11 +213,14 @@ class Bundle:
                                            else int(raw_hands["tracking_model_complexity"])),
                 refine_steps=int(raw_hands.get("refine_steps", 0)),
                 tint_grey=bool(raw_hands.get("tint_grey", False)),
+                zoom=float(raw_hands.get("zoom", 0.0)),
             )
         except (TypeError, ValueError):
             raise BundleError(f"{where}: 'hands' settings must be numbers / booleans") from None
         if not 0 <= hands.refine_steps <= 5:
             raise BundleError(f"{where}: 'hands.refine_steps' must be 0-5")
+        if not (hands.zoom == 0 or 1.5 <= hands.zoom <= 10):
+            raise BundleError(f"{where}: 'hands.zoom' must be 0 (off) or 1.5-10")
         if hands.model_complexity not in (0, 1):
             raise BundleError(f"{where}: 'hands.model_complexity' must be 0 or 1")
         if hands.tracking_model_complexity not in (None, 0, 1):

@@ -109,6 +109,15 @@ GREY_TOLERANCE = 3.0
 # Extra passes through the tracking graph after an image-mode attempt found a hand
 # (asl-letters grouped, single view, plain+pad50 chain: 0 -> 86.4%, 1 -> 88.4%, 2 -> 88.6%).
 REFINE_STEPS = 2
+# A hand that is small in a large photo (a signer photographed from a few metres) is found by
+# the palm detector on a downscaled copy, and its box is loose: the landmarks are poorer. Once
+# found, it is looked for again in a square crop ZOOM times the hand box's longer side around
+# it (same attempt chain; the answer is kept only when the crop finds the hand in the same
+# place), when that crop is at most ZOOM_MAX_FRACTION of the image's shorter side. Measured
+# with asl-letters photos pasted into frames 2-4x their size (`bench/bench_hands.py
+# --datasets far-letters`; see the README).
+ZOOM = 3.0
+ZOOM_MAX_FRACTION = 0.6
 
 # Palm-detector thresholds of the `-low` / `-vlow` attempts. A palm found this way still
 # needs MediaPipe's landmark model to see a hand in its box (hand presence above
@@ -277,6 +286,7 @@ class HandDetector:
         video_retry_every: int = 5,
         refine_steps: int = REFINE_STEPS,
         tint_grey: bool = True,
+        zoom: float = ZOOM,
     ):
         if mode not in ("image", "video"):
             raise FingerspellError(f"unknown hand-detector mode {mode!r}: use 'image' or 'video'")
@@ -298,6 +308,9 @@ class HandDetector:
             raise FingerspellError(f"refine_steps must be 0-5, got {refine_steps!r}")
         self.refine_steps = int(refine_steps)
         self.tint_grey = bool(tint_grey)
+        if not (zoom == 0 or 1.5 <= zoom <= 10):
+            raise FingerspellError(f"zoom must be 0 (off) or 1.5-10, got {zoom!r}")
+        self.zoom = float(zoom)
         self._solutions: dict[tuple[bool, float, int], Any] = {}  # (static, confidence, complexity) -> Hands
         self._frame = 0
         self._closed = False
@@ -315,6 +328,7 @@ class HandDetector:
             "small_attempts": [a.name for a in self.small_attempts],
             "refine_steps": self.refine_steps,
             "tint_grey": self.tint_grey,
+            "zoom": self.zoom,
         }
 
     @property
@@ -383,7 +397,34 @@ class HandDetector:
                 continue
             hand = self._try(rgb, attempt, hint, static=True)
             if hand is not None:
-                return hand
+                return self._zoomed(rgb, hand, attempts) or hand
+        return None
+
+    def _zoomed(self, rgb: np.ndarray, hand: Hand, attempts: Sequence[_Attempt]) -> Hand | None:
+        """`hand` found again in a square crop around it (see ZOOM), in the coordinates of
+        `rgb`; None when the hand is not small in the image or the crop does not find it there."""
+        height, width = rgb.shape[:2]
+        xmin, ymin, xmax, ymax = hand.box
+        side = int(round(self.zoom * max(xmax - xmin, ymax - ymin)))
+        if not self.zoom or side > ZOOM_MAX_FRACTION * min(width, height) or side < 8:
+            return None
+        # The square is shifted inside the image rather than padded: real pixels beat a border.
+        left = int(np.clip(round((xmin + xmax - side) / 2), 0, width - side))
+        top = int(np.clip(round((ymin + ymax - side) / 2), 0, height - side))
+        crop = np.ascontiguousarray(rgb[top : top + side, left : left + side])
+        hint = (xmin - left, ymin - top, xmax - left, ymax - top)
+        for attempt in attempts:
+            found = self._try(crop, attempt, hint, static=True)
+            if found is None:
+                continue
+            landmarks = found.landmarks.copy()
+            landmarks[:, 0] = (left + landmarks[:, 0] * side) / width
+            landmarks[:, 1] = (top + landmarks[:, 1] * side) / height
+            landmarks[:, 2] *= side / width  # z is on the scale of the image's width
+            bx0, by0, bx1, by1 = found.box
+            return Hand(landmarks=landmarks, world_landmarks=found.world_landmarks, handedness=found.handedness,
+                        score=found.score, box=(bx0 + left, by0 + top, bx1 + left, by1 + top),
+                        method=f"zoom-{found.method}")
         return None
 
     def _detect_video(self, rgb: np.ndarray, hint: tuple[float, ...] | None) -> Hand | None:

@@ -24,13 +24,13 @@ import numpy as np
 
 from fingerspell.data.index import Dataset, Sample
 from fingerspell.errors import FingerspellError
-from fingerspell.hands.detector import REFINE_STEPS
+from fingerspell.hands.detector import REFINE_STEPS, ZOOM
 
 # Classes whose images show no hand (asl-alphabet's `nothing`): not counted in found rates.
 NO_HAND_CLASSES = frozenset({"nothing"})
 # Detector settings used when the caller gives none: the most accurate static-image setup.
 DEFAULT_DETECTOR_SETTINGS: dict[str, Any] = {"model_complexity": 1, "min_detection_confidence": 0.5, "robust": True,
-                                             "refine_steps": REFINE_STEPS, "tint_grey": True}
+                                             "refine_steps": REFINE_STEPS, "tint_grey": True, "zoom": ZOOM}
 # Below this many samples to do, worker processes cost more to start than they save.
 MIN_SAMPLES_FOR_WORKERS = 200
 

@@ -328,7 +328,8 @@ class Predictor:
     def _detector_settings(self) -> dict[str, Any]:
         """What every detector of this predictor shares with the bundle's training landmarks."""
         return {"min_detection_confidence": self.bundle.hands.min_detection_confidence,
-                "refine_steps": self.refine_steps, "tint_grey": self.bundle.hands.tint_grey}
+                "refine_steps": self.refine_steps, "tint_grey": self.bundle.hands.tint_grey,
+                "zoom": self.bundle.hands.zoom}
 
     def close(self) -> None:
         for detector in self._detectors.values():
