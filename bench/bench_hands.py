@@ -130,11 +130,16 @@ def tiny_nothing_items(count: int = 500, seed: int = 0) -> list[Item]:
 FAR_SCALE = 3  # far-letters: frame width = this many times the photo's width
 
 
+def far_frame_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) of the 4:3 far-letters frame for a photo of this size."""
+    frame_w = FAR_SCALE * width
+    return frame_w, max(height, frame_w * 3 // 4)
+
+
 def far_letters_items(seed: int = 0) -> list[Item]:
     """One colour copy of each asl-letters source photo, to be pasted into a larger frame by
     `load_image` (key: `far:<photo>|<background>|<x>,<y>`); `box` is the hand box in the frame."""
-    import cv2
-
+    from fingerspell.data.images import read_image
     from fingerspell.hands.detector import is_grey
 
     rng = random.Random(seed)
@@ -146,11 +151,11 @@ def far_letters_items(seed: int = 0) -> list[Item]:
     items = []
     for stem, copies in sorted(photos.items()):
         rng.shuffle(copies)
-        colour = [p for p in copies if not is_grey(cv2.imread(str(p))[:, :, ::-1])]
+        images = {p: read_image(p) for p in copies}  # each copy read once
+        colour = [p for p in copies if not is_grey(images[p])]
         path = (colour or copies)[0]
-        h, w = cv2.imread(str(path)).shape[:2]
-        frame_w = FAR_SCALE * w
-        frame_h = max(h, frame_w * 3 // 4)
+        h, w = images[path].shape[:2]
+        frame_w, frame_h = far_frame_size(w, h)
         x, y = rng.randint(0, frame_w - w), rng.randint(0, frame_h - h)
         box = boxes.get(path.name)
         items.append(Item("far-letters", f"far:{path}|{rng.choice(rooms)}|{x},{y}", path.name[0].upper(),
@@ -168,8 +173,7 @@ def load_image(item: Item) -> np.ndarray:
         photo = read_image(photo_path)
         x, y = (int(v) for v in place.split(","))
         h, w = photo.shape[:2]
-        frame_w = FAR_SCALE * w
-        frame = cv2.resize(read_image(room_path), (frame_w, max(h, frame_w * 3 // 4)), interpolation=cv2.INTER_CUBIC)
+        frame = cv2.resize(read_image(room_path), far_frame_size(w, h), interpolation=cv2.INTER_CUBIC)
         frame[y:y + h, x:x + w] = photo
         return frame
     if item.pixels is not None:
