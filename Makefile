@@ -8,18 +8,21 @@ STAMP := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -r requirements.txt
 	# mediapipe's declared dependencies pull opencv-contrib-python, which collides with the
 	# headless OpenCV build: install it alone (../shared/STACK.md).
 	$(BIN)/pip install -q --no-deps mediapipe==0.10.14
 	$(BIN)/pip install -q --no-deps -e .
+	# The browser app's front-end packages, pinned in package-lock.json, served by the app itself.
+	npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m fingerspell.web.assets node_modules
 	touch $(STAMP)
 
-# The main job: recognise letters with the bundled default model.
+# The main job: the browser app with the bundled default model (open the printed URL).
 run: setup
-	$(BIN)/fingerspell predict ../shared/datasets/massey/asl_dataset --limit 40
+	$(BIN)/fingerspell serve $(SERVE)
 
 test: setup
 	$(BIN)/python -m pytest -q -n 2 tests

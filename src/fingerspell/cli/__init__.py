@@ -14,7 +14,7 @@ import sys
 from fingerspell.errors import FingerspellError
 
 # Modules under fingerspell.cli that add commands, in the order `--help` lists them.
-COMMAND_MODULES = ["data", "models", "augment", "train", "evaluate", "export", "predict", "live", "bench"]
+COMMAND_MODULES = ["serve", "data", "models", "augment", "train", "evaluate", "export", "predict", "live", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:
