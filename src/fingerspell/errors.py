@@ -30,6 +30,18 @@ class CorruptImageError(FingerspellError):
     """An image file cannot be decoded."""
 
 
+class ImageTooLargeError(CorruptImageError):
+    """An image's header declares more pixels than fingerspell decodes (checked before decoding)."""
+
+
+class InvalidNameError(FingerspellError):
+    """A dataset name (or another name that becomes a file name) is not allowed."""
+
+
+class UnsafePathError(FingerspellError):
+    """A path taken from data (a label, a file name, a symbolic link) leads outside its root folder."""
+
+
 class QuerySyntaxError(FingerspellError):
     """A `data query` expression cannot be parsed."""
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fingerspell.data.formats.base import Format, FormatData, canonical_class, default_name, register_format, sort_classes
+from fingerspell.data.formats.base import Format, FormatData, default_name, register_format, sort_classes
 from fingerspell.data.index import SampleRecord
+from fingerspell.data.names import class_name, fold_class
 from fingerspell.errors import DatasetFormatError
 
 
@@ -75,10 +76,7 @@ class LandmarksFormat(Format):
         if not finite.all():
             k = int(np.flatnonzero(~finite)[0])
             raise DatasetFormatError(f"{file}: entry {k + 1} (x[{k}]) has NaN or infinite coordinates")
-        names = [canonical_class(str(v)) for v in labels.tolist()]
-        if not all(names):
-            k = names.index("")
-            raise DatasetFormatError(f"{file}: entry {k + 1} (y[{k}]) has an empty label")
+        names = _labels(labels.tolist(), file)
         source = file.relative_to(root).as_posix()
 
         def records():
@@ -92,3 +90,17 @@ class LandmarksFormat(Format):
             root=root, classes=sort_classes(names), records=records(), default_name=default_name(path),
             extra_meta={"landmark_file": source},
         )
+
+
+def _labels(values: list, file: Path) -> list[str]:
+    """Each `y` value as a checked class name (each distinct value checked once)."""
+    checked: dict[str, str] = {}
+    names = []
+    for k, value in enumerate(values):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        if text not in checked:
+            if not fold_class(text):
+                raise DatasetFormatError(f"{file}: entry {k + 1} (y[{k}]) has an empty label")
+            checked[text] = class_name(text, f"{file}: entry {k + 1} (y[{k}])")
+        names.append(checked[text])
+    return names
