@@ -368,13 +368,15 @@ class HandDetector:
             # Imported here so that importing fingerspell.hands stays light (no TFLite start-up).
             import mediapipe.python.solutions.hands as mp_hands
 
-            self._solutions[key] = mp_hands.Hands(
+            from fingerspell.hands.quiet import quiet_solution  # MediaPipe's C++ logs off the terminal
+
+            self._solutions[key] = quiet_solution(lambda: mp_hands.Hands(
                 static_image_mode=static,
                 max_num_hands=1,
                 model_complexity=complexity,
                 min_detection_confidence=confidence,
                 min_tracking_confidence=self.min_tracking_confidence,
-            )
+            ))
         return self._solutions[key]
 
     # ---- detection ----------------------------------------------------------------------------
