@@ -7,7 +7,21 @@ from __future__ import annotations
 
 
 class FingerspellError(Exception):
-    """Base class: anything the CLI reports as `error: <message>` with a non-zero exit."""
+    """Base class: anything the CLI reports as `error: <message>` with a non-zero exit.
+
+    The message is always one line: control characters that came in with data (a folder
+    named with a newline, a label with a carriage return) are shown escaped (`\\n`)."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (_one_line(args[0]), *args[1:])
+        super().__init__(*args)
+
+
+def _one_line(message: str) -> str:
+    if message.isprintable():
+        return message
+    return "".join(ch if ch.isprintable() or ch == "\t" else repr(ch)[1:-1] for ch in message)
 
 
 class DatasetFormatError(FingerspellError):

@@ -8,7 +8,9 @@ landmark models train from them directly; there are no images (`ds.has_images` i
 from __future__ import annotations
 
 import hashlib
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,12 @@ from fingerspell.data.formats.base import Format, FormatData, default_name, regi
 from fingerspell.data.index import SampleRecord
 from fingerspell.data.names import class_name, fold_class
 from fingerspell.errors import DatasetFormatError
+
+
+# What numpy and zipfile raise for a truncated or corrupt archive (an empty file is EOFError,
+# a damaged member zlib.error, a header that does not parse SyntaxError, a declared shape too
+# large MemoryError).
+_UNREADABLE = (OSError, EOFError, KeyError, SyntaxError, MemoryError, struct.error, zipfile.BadZipFile, zlib.error)
 
 
 def _npz_files(path: Path) -> list[Path]:
@@ -29,7 +37,7 @@ def _keys(file: Path) -> set[str]:
     try:
         with np.load(file, allow_pickle=False) as archive:
             return set(archive.files)
-    except (OSError, ValueError, zipfile.BadZipFile):
+    except (ValueError, *_UNREADABLE):
         return set()
 
 
@@ -61,8 +69,8 @@ class LandmarksFormat(Format):
                 labels = archive["y"]
         except ValueError as exc:  # object arrays need pickle: refused
             raise DatasetFormatError(f"{file}: cannot load without pickle ({exc})") from None
-        except (OSError, zipfile.BadZipFile) as exc:
-            raise DatasetFormatError(f"{file}: not a readable .npz ({exc})") from None
+        except _UNREADABLE as exc:
+            raise DatasetFormatError(f"{file}: not a readable .npz ({type(exc).__name__}: {str(exc)[:100]})") from None
         if points.ndim == 2 and points.shape[1] == 63:
             points = points.reshape(-1, 21, 3)
         if points.ndim != 3 or points.shape[1:] != (21, 3) or not np.issubdtype(points.dtype, np.floating):
