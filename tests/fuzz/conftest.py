@@ -21,7 +21,7 @@ _COMMON = dict(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
                            HealthCheck.filter_too_much],
 )
-settings.register_profile("ci", max_examples=40, derandomize=True, **_COMMON)
+settings.register_profile("ci", max_examples=100, derandomize=True, **_COMMON)
 settings.register_profile("long", max_examples=int(os.environ.get("FINGERSPELL_FUZZ_EXAMPLES", "2000")), **_COMMON)
 settings.load_profile(os.environ.get("FINGERSPELL_FUZZ_PROFILE", "ci"))
 

@@ -132,24 +132,26 @@ def _write(folder: Path, name: str, kind: str, real: dict, outside: Path) -> Non
         path.mkdir()
 
 
-@given(classes=st.lists(st.tuples(names, files), min_size=1, max_size=3), wrap=st.booleans(),
-       split=st.sampled_from([None, "train", "valid", "Test"]))
-def test_fuzz_folders(tmp_path, classes, wrap, split):
+@given(extra=st.lists(st.tuples(names, files), max_size=2), rename=st.none() | names, wrap=st.booleans(),
+       split=st.sampled_from([None, None, "train", "valid", "Test"]))
+def test_fuzz_folders(tmp_path, extra, rename, wrap, split):
+    """Two good class folders (a/, B/ with a photo each), plus 0-2 hostile class folders, and
+    perhaps one good folder renamed to a hostile name."""
     real = material()
     folder = workdir(tmp_path)
     outside = tmp_path / "secret.jpg"
     outside.write_bytes(real["jpgs"][1][1])
     root = folder / "data"
     base = root / (split or "") / ("wrapper" if wrap else "")
-    for class_name, entries in classes:
+    classes = [(rename if rename is not None else "a", [("x", ".jpg", "jpg")]), ("B", [("y", ".jpg", "jpg")])]
+    for class_name, entries in classes + extra:
         try:
             (base / class_name).mkdir(parents=True, exist_ok=True)
             for stem, suffix, kind in entries:
-                if not (base / class_name / f"{stem}{suffix}").exists():
+                if not os.path.lexists(base / class_name / f"{stem}{suffix}"):
                     _write(base / class_name, f"{stem}{suffix}", kind, real, outside)
         except (OSError, ValueError):
             assume(False)  # a name the file system itself refuses: not an input anyone can give
-    assume(root.exists())
     try_import("folders", root, "folders")
     try_import("folders-auto", root)
 

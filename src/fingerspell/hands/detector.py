@@ -365,18 +365,16 @@ class HandDetector:
         complexity = 0 if attempt.lite else self.model_complexity
         key = (static, confidence, complexity)
         if key not in self._solutions:
-            # Imported here so that importing fingerspell.hands stays light (no TFLite start-up).
-            import mediapipe.python.solutions.hands as mp_hands
+            # Imported here (no TFLite start-up on import); quiet_hands keeps MediaPipe's C++ logs off stderr.
+            from fingerspell.hands.quiet import quiet_hands
 
-            from fingerspell.hands.quiet import quiet_solution  # MediaPipe's C++ logs off the terminal
-
-            self._solutions[key] = quiet_solution(lambda: mp_hands.Hands(
+            self._solutions[key] = quiet_hands(
                 static_image_mode=static,
                 max_num_hands=1,
                 model_complexity=complexity,
                 min_detection_confidence=confidence,
                 min_tracking_confidence=self.min_tracking_confidence,
-            ))
+            )
         return self._solutions[key]
 
     # ---- detection ----------------------------------------------------------------------------

@@ -80,3 +80,12 @@ def quiet_solution(create: Callable[[], T]) -> T:
 
     solution.process = first_process  # type: ignore[attr-defined]
     return solution
+
+
+def quiet_hands(**options: Any) -> Any:
+    """`mediapipe.solutions.hands.Hands(**options)`, created and started without its logs.
+
+    MediaPipe is imported here, on first use, so importing fingerspell.hands stays light."""
+    import mediapipe.python.solutions.hands as mp_hands
+
+    return quiet_solution(lambda: mp_hands.Hands(**options))
