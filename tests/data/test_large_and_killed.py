@@ -171,3 +171,43 @@ def test_kill_9_leftovers_are_removed_by_the_next_run(tmp_path, datasets_root):
         export_dataset(ds, "folders", out.parent / "again", split=None)
     assert not temp.exists(), "the next export removes a dead export's leftovers"
     assert len(list((out.parent / "again").rglob("*.png"))) == 3000
+
+
+@pytest.mark.slow
+def test_killed_data_landmarks_keeps_finished_rows(tmp_path, datasets_root):
+    root = tmp_path / "classes"
+    for letter in "abcdefghik":
+        (root / letter).mkdir(parents=True)
+        for photo in massey_photos(datasets_root, letter, 2):
+            shutil.copy(photo, root / letter)
+    with import_dataset(root, name="many") as ds:
+        index, total = ds.path, ds.count()
+
+    def rows() -> int:
+        import sqlite3
+
+        try:
+            db = sqlite3.connect(f"file:{index}?mode=ro", uri=True, timeout=0.1)
+            try:
+                return db.execute("SELECT COUNT(*) FROM landmarks").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.OperationalError:  # locked while the run commits: ask again
+            return 0
+
+    proc = subprocess.Popen([sys.executable, "-m", "fingerspell", "data", "landmarks", "many", "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(tmp_path))
+    try:
+        _wait_for(rows, 240, "the first committed landmarks")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    kept = rows()
+    assert 0 < kept < total, (kept, total)  # killed part way, the finished rows are there
+    from fingerspell.hands.extract import load_landmarks
+
+    with Dataset.load("many") as ds:
+        landmarks = load_landmarks(ds)  # up to date for their samples: the next run skips them
+    assert len(landmarks) == kept and sum(row.found for row in landmarks.values()) >= kept - 1
