@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parent
 BENCHMARKS = {
     "import": ["bench_import.py"],
     "check": ["bench_check.py"],
+    "fuzz": ["bench_fuzz.py"],
     "latency": ["bench_latency.py"],
     "hands": ["bench_hands.py", "--workers", "2"],
     "train": ["bench_train.py", "--mode", "all"],

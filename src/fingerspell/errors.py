@@ -7,7 +7,21 @@ from __future__ import annotations
 
 
 class FingerspellError(Exception):
-    """Base class: anything the CLI reports as `error: <message>` with a non-zero exit."""
+    """Base class: anything the CLI reports as `error: <message>` with a non-zero exit.
+
+    The message is always one line: control characters that came in with data (a folder
+    named with a newline, a label with a carriage return) are shown escaped (`\\n`)."""
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            args = (_one_line(args[0]), *args[1:])
+        super().__init__(*args)
+
+
+def _one_line(message: str) -> str:
+    if message.isprintable():
+        return message
+    return "".join(ch if ch.isprintable() or ch == "\t" else repr(ch)[1:-1] for ch in message)
 
 
 class DatasetFormatError(FingerspellError):
@@ -28,6 +42,18 @@ class DatasetExistsError(FingerspellError):
 
 class CorruptImageError(FingerspellError):
     """An image file cannot be decoded."""
+
+
+class ImageTooLargeError(CorruptImageError):
+    """An image's header declares more pixels than fingerspell decodes (checked before decoding)."""
+
+
+class InvalidNameError(FingerspellError):
+    """A dataset name (or another name that becomes a file name) is not allowed."""
+
+
+class UnsafePathError(FingerspellError):
+    """A path taken from data (a label, a file name, a symbolic link) leads outside its root folder."""
 
 
 class QuerySyntaxError(FingerspellError):

@@ -19,7 +19,10 @@ from pathlib import Path
 import cv2
 
 from fingerspell.data.index import Dataset, Sample
-from fingerspell.errors import CorruptImageError, FingerspellError
+from fingerspell.data.leftovers import remove_stale_temporaries
+from fingerspell.data.names import class_name_problem
+from fingerspell.data.safe_paths import child
+from fingerspell.errors import CorruptImageError, FingerspellError, UnsafePathError
 
 EXPORT_FORMATS = ("folders", "yolo", "corners-csv", "coco")
 # Split folder names as the tools that read them expect (Roboflow/Ultralytics say `valid`).
@@ -55,6 +58,12 @@ def export_dataset(ds: Dataset, format: str, out: str | Path, split: str | None 
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FingerspellError(f"{out}: exists and is not an empty folder; choose a new output folder")
     samples = list(ds.samples(split=split))
+    for label in {s.label for s in samples} | set(ds.classes):
+        # The index may come from an older fingerspell or be edited by hand: a label is a
+        # folder name here, so it is checked again before anything is written.
+        problem = class_name_problem(label)
+        if problem:
+            raise UnsafePathError(f"dataset {ds.name!r}: class name {str(label)[:70]!r} {problem}; cannot export it")
     if not samples:
         raise FingerspellError(f"dataset {ds.name!r} has no samples{f' in split {split!r}' if split else ''} to export")
     if format != "folders" and not any(s.instances for s in samples):
@@ -72,6 +81,7 @@ def export_dataset(ds: Dataset, format: str, out: str | Path, split: str | None 
     result = ExportResult(out=out, format=format)
     if unassigned:
         result.notes.append(f"{unassigned} sample(s) without a split left out")
+    remove_stale_temporaries(out.resolve().parent)
     tmp = out.with_name(f".{out.name}.export-{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -103,10 +113,13 @@ class _Names:
         if name in used:
             name = f"{sample.id}_{name}"
         used.add(name)
+        child(folder, name, what=f"sample {sample.id} ({sample.where})")  # refused if it leaves the folder
         return name
 
 
 def _write_image(ds: Dataset, sample: Sample, target: Path) -> None:
+    """Copy (or encode) the sample's image to `target`. Raises CorruptImageError for a missing
+    source and UnsafePathError when the source (a symlink) resolves outside the dataset."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if sample.row is not None:
         pixels = ds.image(sample)
@@ -120,6 +133,8 @@ def _write_image(ds: Dataset, sample: Sample, target: Path) -> None:
         shutil.copyfile(source, target)
     except FileNotFoundError:
         raise CorruptImageError(f"{source}: source image is missing; cannot export it") from None
+    except OSError as exc:
+        raise CorruptImageError(f"{source}: cannot copy it ({exc.strerror})") from None
 
 
 def _split_dir(split: str | None) -> str:
@@ -144,7 +159,7 @@ def _write_folders(ds: Dataset, groups: dict[str | None, list[Sample]], out: Pat
     for split, samples in groups.items():
         base = out / _split_dir(split) if split else out
         for sample in _progress(samples, f"export {split or 'all'}"):
-            folder = base / sample.label
+            folder = child(base, sample.label, what=f"sample {sample.id} label {sample.label!r}")
             _write_image(ds, sample, folder / names(folder, sample))
             result.images += 1
         result.by_split[split or "all"] = len(samples)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fingerspell.data.formats import detect_format, get_format
 from fingerspell.data.index import Dataset
+from fingerspell.data.names import dataset_name
 from fingerspell.errors import DatasetFormatError
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,13 @@ def import_dataset(
     `ds.meta["notes"]`.
 
     Raises DatasetFormatError / UnknownLabelError naming the file and line for bad input,
-    DatasetExistsError when `name` exists and `replace` is false, FingerspellError for an
-    unknown format.
+    DatasetExistsError when `name` exists and `replace` is false, InvalidNameError for a
+    name that is not 1-64 letters, digits, '-' and '_', UnsafePathError when a file the
+    dataset names (a symbolic link included) lies outside its folder, FingerspellError for
+    an unknown format.
     """
+    if name is not None:
+        dataset_name(name)  # a bad --name fails before any file is read
     path = Path(path).expanduser()
     if not path.exists():
         raise DatasetFormatError(f"{path}: no such file or folder")
@@ -47,16 +52,17 @@ def import_dataset(
         detected = None
     fmt = get_format(format)
     data = fmt.read(path, group_pattern=group_pattern)
-    dataset_name = name or data.default_name
+    # `name=""` is a bad name, not "use the default": only None means that.
+    chosen = dataset_name(name if name is not None else data.default_name)
     meta = {"source_path": str(path.resolve()), **data.extra_meta, "notes": list(data.notes)}
     if detected:
         meta["detected"] = detected
     if group_pattern:
         meta["group_pattern"] = group_pattern
     ds = Dataset.create(
-        dataset_name, root=data.root, format=fmt.name, classes=data.classes, records=data.records,
+        chosen, root=data.root, format=fmt.name, classes=data.classes, records=data.records,
         extra_meta=meta, replace=replace,
     )
     for note in data.notes:
-        log.warning("%s: %s", dataset_name, note)
+        log.warning("%s: %s", chosen, note)
     return ds

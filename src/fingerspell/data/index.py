@@ -150,9 +150,11 @@ def _boxes_to_json(boxes: Sequence[Box]) -> str:
 
 
 def index_path(name: str) -> Path:
-    if not name or any(c in name for c in "/\\") or name.startswith("."):
-        raise FingerspellError(f"invalid dataset name {name!r}: use letters, digits, '-' and '_'")
-    return home.datasets_dir() / f"{name}.sqlite"
+    """Where the index called `name` lives. Raises InvalidNameError for a name that is not
+    1-64 letters, digits, '-' and '_' (see fingerspell.data.names)."""
+    from fingerspell.data.names import dataset_name
+
+    return home.datasets_dir() / f"{dataset_name(name)}.sqlite"
 
 
 def dataset_names() -> list[str]:
@@ -205,6 +207,16 @@ class Dataset:
         final = index_path(name)
         if final.exists() and not replace:
             raise DatasetExistsError(f"a dataset named {name!r} exists already; pass --name to choose another or --replace")
+        from fingerspell.data.leftovers import remove_stale_temporaries
+        from fingerspell.data.names import class_name_problem
+
+        remove_stale_temporaries(final.parent)
+        # Every label becomes a folder name on export: the importers check them with file and
+        # row; this is the backstop for any importer (or caller) that did not.
+        for label in classes:
+            problem = class_name_problem(label)
+            if problem:
+                raise DatasetFormatError(f"{root}: class name {str(label)[:70]!r} {problem}")
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
         class_set = set(classes)
@@ -315,6 +327,9 @@ class Dataset:
             yield self._sample(row)
 
     def sample(self, sample_id: int) -> Sample:
+        """The sample with this id. Raises FingerspellError when there is none."""
+        if not isinstance(sample_id, int) or not 0 <= sample_id < 2**63:  # SQLite integers are 64-bit
+            raise FingerspellError(f"dataset {self.name!r} has no sample with id {str(sample_id)[:30]}")
         row = self.db.execute("SELECT * FROM samples WHERE id = ?", (sample_id,)).fetchone()
         if row is None:
             raise FingerspellError(f"dataset {self.name!r} has no sample with id {sample_id}")
@@ -339,7 +354,11 @@ class Dataset:
         )
 
     def file_path(self, sample: Sample) -> Path:
-        return self.root / sample.source
+        """The sample's file. Raises UnsafePathError when it (a symbolic link included)
+        resolves outside the dataset root."""
+        from fingerspell.data.safe_paths import contained
+
+        return contained(self.root / sample.source, self.root, f"sample {sample.id} ({sample.source})")
 
     def image(self, sample: Sample) -> np.ndarray:
         """The sample's pixels: HxWx3 RGB uint8 for image files, HxW uint8 greyscale for
@@ -384,6 +403,8 @@ class Dataset:
 
     def undo_fix(self, fix_id: int | None = None) -> int:
         """Undo fix `fix_id`, or the latest fix still in force. Returns the undone fix id."""
+        if fix_id is not None and not 0 <= fix_id < 2**63:
+            raise FingerspellError(f"no fix {str(fix_id)[:30]} in force")
         if fix_id is None:
             row = self.db.execute("SELECT id, sample_id FROM fixes WHERE undone IS NULL ORDER BY id DESC LIMIT 1").fetchone()
         else:

@@ -28,8 +28,11 @@ samples that have no split.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +62,14 @@ FIELDS: dict[str, tuple[str, str]] = {
 NOCASE_COLUMNS = {"label", "original_label", "split", "original_split", "signer"}
 KEYWORDS = {"and", "or", "not", "in", "contains", "startswith", "null"}
 COMPARISONS = {"==": "IS", "=": "IS", "!=": "IS NOT", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+# Limits that keep a query inside what Python's recursion and SQLite's parser (a 100-entry
+# stack, expression trees at most 1000 deep, at most 999 `?` in old builds) accept, far
+# above anything a person types; past them the query is refused with one line.
+MAX_DEPTH = 24  # nested parentheses and `not`s
+MAX_COMPARISONS = 200
+MAX_VALUES = 900  # `?` placeholders in all
+MAX_QUERY_LENGTH = 20_000
+INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -98,7 +109,15 @@ def tokenize(expr: str) -> list[Token]:
         m = _NUMBER.match(expr, i)
         if m and (ch != "-" or not tokens or tokens[-1].kind in ("op", "lparen", "comma")):
             text = m.group(0)
-            value = float(text) if any(c in text for c in ".eE") else int(text)
+            if any(c in text for c in ".eE"):
+                value = float(text)
+                if value != value or value in (float("inf"), float("-inf")):
+                    raise QuerySyntaxError(f"number {text[:30]} at column {col} is out of range")
+            else:
+                value = int(text)
+                if not INT64[0] <= value <= INT64[1]:
+                    raise QuerySyntaxError(f"number {text[:30]}{'...' if len(text) > 30 else ''} at column {col} "
+                                           "is out of range (whole numbers are 64-bit)")
             tokens.append(Token("number", text, col, value))
             i = m.end()
             continue
@@ -134,6 +153,8 @@ class _Parser:
         self.tokens = tokenize(expr)
         self.pos = 0
         self.params: list[Any] = []
+        self.depth = 0
+        self.comparisons = 0
 
     # ---- token helpers ---------------------------------------------------------------------
     def peek(self) -> Token:
@@ -150,8 +171,13 @@ class _Parser:
 
     def fail(self, what: str, tok: Token | None = None) -> QuerySyntaxError:
         tok = tok or self.peek()
-        found = "end of query" if tok.kind == "end" else repr(tok.text)
+        found = "end of query" if tok.kind == "end" else repr(tok.text if len(tok.text) <= 40 else tok.text[:37] + "...")
         return QuerySyntaxError(f"expected {what} at column {tok.column}, found {found}")
+
+    def add_param(self, value: Any) -> None:
+        if len(self.params) >= MAX_VALUES:
+            raise QuerySyntaxError(f"query has more than {MAX_VALUES} values")
+        self.params.append(value)
 
     # ---- grammar ------------------------------------------------------------------------------
     def parse(self) -> str:
@@ -176,17 +202,29 @@ class _Parser:
             parts.append(self.not_expr())
         return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
 
+    def nest(self, tok: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(f"query nests deeper than {MAX_DEPTH} parentheses / 'not's (column {tok.column})")
+
     def not_expr(self) -> str:
         if self.is_keyword("not"):
-            self.next()
-            return f"(NOT {self.not_expr()})"
+            self.nest(self.next())
+            inner = self.not_expr()
+            self.depth -= 1
+            return f"(NOT {inner})"
         if self.peek().kind == "lparen":
-            self.next()
+            self.nest(self.next())
             inner = self.or_expr()
             if self.peek().kind != "rparen":
                 raise self.fail("')'")
             self.next()
+            self.depth -= 1
             return inner
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise QuerySyntaxError(f"query has more than {MAX_COMPARISONS} comparisons (column {self.peek().column}); "
+                                   "use 'in (...)' for a list of values")
         return self.comparison()
 
     def field(self) -> tuple[str, str, str]:
@@ -219,7 +257,7 @@ class _Parser:
         raise self.fail("a value (a quoted string, a number or null)", tok)
 
     def placeholder(self, value: Any, column: str) -> str:
-        self.params.append(value)
+        self.add_param(value)
         return "? COLLATE NOCASE" if column in NOCASE_COLUMNS and isinstance(value, str) else "?"
 
     def comparison(self) -> str:
@@ -266,10 +304,11 @@ class _Parser:
                 col_sql, value = column, lit.value
             # instr/substr instead of LIKE: no wildcard characters to escape in user text.
             if word == "contains":
-                self.params.append(value)
+                self.add_param(value)
                 test = f"instr({col_sql}, ?) > 0"
             else:
-                self.params.extend([value, value])
+                self.add_param(value)
+                self.add_param(value)
                 test = f"substr({col_sql}, 1, length(?)) = ?"
             sql = f"({column} IS NOT NULL AND {test})"
             return f"(NOT {sql})" if negate else sql
@@ -283,6 +322,12 @@ def compile_query(expr: str) -> tuple[str, list[Any]]:
     """
     if not isinstance(expr, str):
         raise QuerySyntaxError("a query must be a string, e.g. label == \"A\"")
+    if len(expr) > MAX_QUERY_LENGTH:
+        raise QuerySyntaxError(f"query is {len(expr)} characters long (at most {MAX_QUERY_LENGTH})")
+    try:
+        expr.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QuerySyntaxError(f"query is not valid text at column {exc.start + 1}") from None
     parser = _Parser(expr)
     sql = parser.parse()
     return sql, parser.params
@@ -297,14 +342,25 @@ def query(dataset: Any, expr: str, limit: int | None = None) -> list:
     out: list = []
     if limit is not None and limit <= 0:
         return out
-    for sample in dataset.samples(where=sql, params=params):
-        out.append(sample)
-        if limit is not None and len(out) >= limit:
-            break
+    with _sqlite_errors(expr):
+        for sample in dataset.samples(where=sql, params=params):
+            out.append(sample)
+            if limit is not None and len(out) >= limit:
+                break
     return out
 
 
 def count(dataset: Any, expr: str) -> int:
     """How many samples match `expr` (removed samples not counted)."""
     sql, params = compile_query(expr)
-    return int(dataset.db.execute(f"SELECT COUNT(*) FROM samples WHERE removed = 0 AND ({sql})", params).fetchone()[0])
+    with _sqlite_errors(expr):
+        return int(dataset.db.execute(f"SELECT COUNT(*) FROM samples WHERE removed = 0 AND ({sql})", params).fetchone()[0])
+
+
+@contextlib.contextmanager
+def _sqlite_errors(expr: str) -> Iterator[None]:
+    """A query the limits above let through but SQLite still refuses: one line, not a traceback."""
+    try:
+        yield
+    except (sqlite3.OperationalError, OverflowError) as exc:
+        raise QuerySyntaxError(f"query is too complex for the index ({exc})") from None

@@ -365,10 +365,10 @@ class HandDetector:
         complexity = 0 if attempt.lite else self.model_complexity
         key = (static, confidence, complexity)
         if key not in self._solutions:
-            # Imported here so that importing fingerspell.hands stays light (no TFLite start-up).
-            import mediapipe.python.solutions.hands as mp_hands
+            # Imported here (no TFLite start-up on import); quiet_hands keeps MediaPipe's C++ logs off stderr.
+            from fingerspell.hands.quiet import quiet_hands
 
-            self._solutions[key] = mp_hands.Hands(
+            self._solutions[key] = quiet_hands(
                 static_image_mode=static,
                 max_num_hands=1,
                 model_complexity=complexity,

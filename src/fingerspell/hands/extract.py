@@ -2,10 +2,12 @@
 
 `extract_landmarks(dataset)` runs `HandDetector` over every sample whose row in `landmarks`
 is missing or stale - computed from other image bytes (`hash`) or with other detector
-settings (`settings`) - and writes the answers in batches, each committed, so an interrupted
-run keeps what it did and the next run picks up the rest. A sample with a hand box (the
-asl-letters annotations) passes it as a hint to the detector; the box is part of the cache
-key too, so deleting or changing a box re-runs that sample.
+settings (`settings`) - and writes the answers in batches (64 rows or 2 seconds), each
+committed, so an interrupted or killed run keeps what it did and the next run picks up the
+rest. A sample with a hand box (the asl-letters annotations) passes it as a hint to the
+detector; the box is part of the cache key too, so deleting or changing a box re-runs that
+sample. An image too large to decode (ImageTooLargeError, from its header) is recorded as
+unreadable, like a corrupt one.
 
 `load_landmarks(dataset)` reads the table back for training and evaluation.
 """
@@ -33,6 +35,8 @@ DEFAULT_DETECTOR_SETTINGS: dict[str, Any] = {"model_complexity": 1, "min_detecti
                                              "refine_steps": REFINE_STEPS, "tint_grey": True, "zoom": ZOOM}
 # Below this many samples to do, worker processes cost more to start than they save.
 MIN_SAMPLES_FOR_WORKERS = 200
+# Finished rows are committed at least this often (seconds), whatever the batch size.
+FLUSH_SECONDS = 2.0
 
 
 class HandExtractionWarning(UserWarning):
@@ -210,6 +214,7 @@ def _run(ds: Dataset, todo: list[Sample], settings: dict[str, Any], key: str, st
     keys = {s.id: _sample_key(s) for s in todo}
     bar = tqdm(total=len(todo), desc=f"landmarks {ds.name}", unit="img", disable=not progress, dynamic_ncols=True)
     pending: list[tuple] = []
+    last_flush = [time.monotonic()]
 
     def flush() -> None:
         with ds.db:  # one transaction per batch: an interrupt loses at most the batch in flight
@@ -219,6 +224,7 @@ def _run(ds: Dataset, todo: list[Sample], settings: dict[str, Any], key: str, st
                 [(r[0], keys[r[0]], key, int(r[1]), *r[2:8]) for r in pending],
             )
         pending.clear()
+        last_flush[0] = time.monotonic()
 
     def take(result: tuple) -> None:
         if result[8]:
@@ -227,7 +233,9 @@ def _run(ds: Dataset, todo: list[Sample], settings: dict[str, Any], key: str, st
         pending.append(result)
         stats.computed += 1
         bar.update(1)
-        if len(pending) >= batch_size:
+        # Also by time: with slow images a batch of 64 takes minutes, and a run that dies
+        # (killed, or native code aborting) should keep what it finished.
+        if len(pending) >= batch_size or time.monotonic() - last_flush[0] >= FLUSH_SECONDS:
             flush()
 
     jobs = _jobs(ds, todo)

@@ -11,9 +11,7 @@ a `Predictor` and, depending on the source,
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import sys
 import time
@@ -25,10 +23,10 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
-from fingerspell.atomic import write_json, write_text
 from fingerspell.data.images import IMAGE_SUFFIXES
 from fingerspell.errors import SourceError
 from fingerspell.infer.predictor import Prediction, Predictor
+from fingerspell.infer.report_writer import ReportWriter
 from fingerspell.infer.smoothing import switches_per_second
 from fingerspell.infer.sources import ImageFilesSource, Source, open_source
 
@@ -154,17 +152,6 @@ def _frame_row(p: Prediction) -> dict[str, Any]:
     }
 
 
-def _write_table(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> Path:
-    """CSV (or JSON list when the suffix is .json), written atomically."""
-    if path.suffix.lower() == ".json":
-        return write_json(path, rows)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return write_text(path, buffer.getvalue())
-
-
 class _VideoOut:
     """Annotated video writer; opened on the first frame (its size is known only then)."""
 
@@ -246,8 +233,12 @@ def _run_images(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
     summary = PredictSummary(source=str(spec), kind=src.kind)
     save_dir = Path(save) if save else None
     single_file_save = save_dir is not None and count == 1 and save_dir.suffix.lower() in IMAGE_SUFFIXES
-    rows: list[dict[str, Any]] = []
     totals: dict[str, float] = {}
+    # Rows go to the report as they come: a run that dies part way keeps what it finished.
+    writer: ReportWriter | None = None
+    if report or src.kind in ("folder", "glob", "images"):
+        writer = ReportWriter(Path(report) if report else _default_report(src, spec), CSV_IMAGE_COLUMNS)
+        summary.report = str(writer.path)
     # The bar is for a person at a terminal; in logs (CI, pipes) the per-image lines suffice.
     bar = tqdm(total=count, unit="img", file=sys.stderr, leave=False, desc="predicting",
                disable=not progress or count < 2 or not sys.stderr.isatty())
@@ -271,7 +262,8 @@ def _run_images(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
                     summary.confusions[key] = summary.confusions.get(key, 0) + 1
             for k, v in p.timings.items():
                 totals[k] = totals.get(k, 0.0) + v
-            rows.append(_image_row(p, expected))
+            if writer is not None:
+                writer.write(_image_row(p, expected))
             if as_json:
                 record = {"path": p.source, **p.to_dict()}
                 record.pop("source", None)
@@ -287,14 +279,12 @@ def _run_images(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
             bar.update(1)
     finally:
         bar.close()
+        if writer is not None:
+            writer.close()
     summary.seconds = time.perf_counter() - start
     summary.mean_ms = {k: v / max(1, summary.items) for k, v in totals.items()}
     if save_dir is not None:
         summary.saved = str(save_dir)
-    if report or src.kind in ("folder", "glob", "images"):
-        path = Path(report) if report else _default_report(src, spec)
-        _write_table(path, CSV_IMAGE_COLUMNS, rows)
-        summary.report = str(path)
     if as_json:
         print(json.dumps(summary.to_dict()), file=out)
     else:
@@ -345,7 +335,8 @@ def _run_stream(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
     fps = src.fps or 30.0
     writer = _VideoOut(Path(save), fps) if save else None
     summary = PredictSummary(source=str(spec), kind=src.kind, fps=fps)
-    rows: list[dict[str, Any]] = []
+    rows = ReportWriter(Path(report) if report else _default_report(src, spec), CSV_FRAME_COLUMNS)
+    summary.report = str(rows.path)
     letters: list[str | None] = []
     totals: dict[str, float] = {}
     start = time.perf_counter()
@@ -359,7 +350,7 @@ def _run_stream(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
             letters.append(p.letter)
             for k, v in p.timings.items():
                 totals[k] = totals.get(k, 0.0) + v
-            rows.append(_frame_row(p))
+            rows.write(_frame_row(p))
             if writer is not None:
                 writer.write(p.draw())
                 p.image = None
@@ -372,6 +363,7 @@ def _run_stream(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
                     kind = "  (double: bounce/slide)" if c.kind == "double" else ""
                     print(f"{when}  {shown}{kind}  -> {p.text}", file=out)
     finally:
+        rows.close()
         if writer is not None:
             writer.close()
     summary.seconds = time.perf_counter() - start
@@ -382,9 +374,6 @@ def _run_stream(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
     summary.switches_per_second = switches_per_second(letters, fps)
     if writer is not None:
         summary.saved = str(writer.path)
-    path = Path(report) if report else _default_report(src, spec)
-    _write_table(path, CSV_FRAME_COLUMNS, rows)
-    summary.report = str(path)
     if as_json:
         print(json.dumps(summary.to_dict()), file=out)
     else:

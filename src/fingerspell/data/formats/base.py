@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,11 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from fingerspell.data.image_header import header_size
+from fingerspell.data.images import is_image_file
 from fingerspell.data.index import Box, SampleRecord
+from fingerspell.data.names import class_name, fold_class, safe_default_name
+from fingerspell.data.safe_paths import contained
 from fingerspell.errors import DatasetFormatError, FingerspellError
 
 _REGISTRY: dict[str, "Format"] = {}
@@ -112,11 +115,9 @@ def detect_format(path: Path) -> tuple[str, str]:
 # ---- class names ------------------------------------------------------------------------------
 def canonical_class(name: str) -> str:
     """Class names are case-insensitive: single letters upper-case (`a` -> `A`), digits as
-    they are, words lower-case (`Del` -> `del`, `SPACE` -> `space`)."""
-    text = str(name).strip()
-    if len(text) == 1 and text.isalpha():
-        return text.upper()
-    return text if text.isdigit() else text.lower()
+    they are, words lower-case (`Del` -> `del`, `SPACE` -> `space`). Folding only: importers
+    check a label with `fingerspell.data.names.class_name`, which folds too."""
+    return fold_class(name)
 
 
 def class_sort_key(name: str) -> tuple[int, str]:
@@ -152,7 +153,7 @@ def default_name(path: Path) -> str:
         for suffix in (".gz", ".csv", ".json", ".npz", ".yaml", ".yml", ".coco"):
             stem = stem.removesuffix(suffix)
         if stem and stem.lower() not in _GENERIC_NAMES:
-            return re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "dataset"
+            return safe_default_name(stem)
     return "dataset"
 
 
@@ -192,14 +193,12 @@ class GroupNamer:
 
 
 # ---- image files ------------------------------------------------------------------------------
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
 def image_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) of encoded image bytes, from the JPEG/PNG header when possible (cheap),
-    else by decoding. None when the bytes are not a readable image (`data check` reports it;
-    import keeps the sample so the problem stays visible)."""
-    size = _header_size(data)
+    """(width, height) of encoded image bytes, from the header when possible (cheap), else by
+    decoding. None when the bytes are not a readable image (`data check` reports it; import
+    keeps the sample so the problem stays visible). An image too large to decode safely keeps
+    its header size here; reading its pixels later raises ImageTooLargeError."""
+    size = header_size(data)
     if size is not None:
         return size
     array = np.frombuffer(data, dtype=np.uint8)
@@ -207,32 +206,6 @@ def image_size(data: bytes) -> tuple[int, int] | None:
     if image is None:
         return None
     return int(image.shape[1]), int(image.shape[0])
-
-
-def _header_size(data: bytes) -> tuple[int, int] | None:
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
-        width, height = struct.unpack(">II", data[16:24])
-        return (int(width), int(height)) if width and height else None
-    if data[:2] == b"\xff\xd8":
-        pos, end = 2, len(data)
-        while pos + 4 <= end:
-            if data[pos] != 0xFF:
-                return None
-            marker = data[pos + 1]
-            if marker == 0xFF:  # fill byte
-                pos += 1
-                continue
-            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-                pos += 2
-                continue
-            (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
-            if marker in _JPEG_SOF:
-                if pos + 9 > end:
-                    return None
-                height, width = struct.unpack(">HH", data[pos + 5:pos + 9])
-                return (int(width), int(height)) if width and height else None
-            pos += 2 + length
-    return None
 
 
 @dataclass
@@ -256,15 +229,18 @@ def image_facts(path: Path) -> ImageFacts:
 def relative(path: Path, root: Path) -> str:
     """`path` relative to the dataset root, with forward slashes (indexes move between OSes).
 
-    Symbolic links are not followed (a folder of linked images stays valid); a path that
-    leaves the root (`../x.jpg` in an annotation) raises DatasetFormatError."""
+    The stored path keeps a symbolic link's own name, but what it points at must lie inside
+    the root too: a path that leaves the root (`../x.jpg` in an annotation, an absolute path,
+    a link to /etc/passwd) raises UnsafePathError."""
     import os
 
     absolute, base = Path(os.path.abspath(path)), Path(os.path.abspath(root))
     try:
-        return absolute.relative_to(base).as_posix()
+        text = absolute.relative_to(base).as_posix()
     except ValueError:
         raise DatasetFormatError(f"{path}: outside the dataset folder {root}") from None
+    contained(path, root)
+    return text
 
 
 def detect_files(path: Path, find: Callable[[Path], list[Path]], one: str, many: str) -> str | None:
@@ -292,9 +268,16 @@ def progress(iterable: Iterable, total: int | None, desc: str):
 
 
 # ---- images with boxes (YOLO, corners CSV, COCO) -------------------------------------------------
-def find_image(folder: Path, name: str) -> Path | None:
+def find_image(folder: Path, name: str, where: str) -> Path | None:
     """An image named `name` in `folder` or its `images/` subfolder (Roboflow puts CSV and
-    COCO annotations beside the images; some tools use an images/ folder)."""
+    COCO annotations beside the images; some tools use an images/ folder).
+
+    Raises DatasetFormatError naming `where` when the name is absolute or the file found is
+    not an image (a `.bashrc` named in a CSV is not a sample)."""
+    if not name or Path(name).is_absolute() or "\x00" in name:
+        raise DatasetFormatError(f"{where}: image name {name!r} must be a path relative to {folder}")
+    if not is_image_file(Path(name)):
+        raise DatasetFormatError(f"{where}: {name!r} is not an image file (expected one of .jpg, .png, .bmp, .webp, .tif)")
     for candidate in (folder / name, folder / "images" / name):
         if candidate.is_file():
             return candidate
@@ -348,11 +331,11 @@ def nearby_class_list(start: Path, levels: int = 2) -> tuple[list[str], Path] | 
                 if isinstance(names, dict):
                     names = [names[k] for k in sorted(names)]
                 if isinstance(names, list) and names:
-                    return [canonical_class(str(n)) for n in names], file
+                    return [class_name(n, f"{file}: names[{i}]") for i, n in enumerate(names)], file
         for name in ("_classes.txt", "classes.txt"):
             file = folder / name
             if file.is_file():
                 names = [line.strip() for line in file.read_text(errors="replace").splitlines() if line.strip()]
                 if names:
-                    return [canonical_class(n) for n in names], file
+                    return [class_name(n, f"{file}: class {i + 1}") for i, n in enumerate(names)], file
     return None

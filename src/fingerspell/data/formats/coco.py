@@ -17,7 +17,6 @@ from fingerspell.data.formats.base import (
     FormatData,
     GroupNamer,
     boxed_record,
-    canonical_class,
     default_name,
     detect_files,
     find_image,
@@ -28,7 +27,9 @@ from fingerspell.data.formats.base import (
     sort_classes,
     split_from_name,
 )
+from fingerspell.data.images import MAX_IMAGE_SIDE
 from fingerspell.data.index import Box, SampleRecord
+from fingerspell.data.names import class_name, fold_class
 from fingerspell.errors import DatasetFormatError, UnknownLabelError
 
 
@@ -82,39 +83,46 @@ class CocoFormat(Format):
         records: list[SampleRecord] = []
         skipped = 0
         for file, data in loaded:
-            categories = {c.get("id"): canonical_class(str(c.get("name", ""))) for c in data["categories"]}
+            categories = {_key(c.get("id")): class_name(c.get("name", ""), f"{file}: category {_shown(c.get('id'))}")
+                          for c in data["categories"] if isinstance(c, dict)}
             images = {}
             for image in data["images"]:
                 if not isinstance(image, dict) or "id" not in image or not image.get("file_name"):
-                    raise DatasetFormatError(f"{file}: an entry in `images` lacks id or file_name: {str(image)[:80]}")
-                images[image["id"]] = image
+                    raise DatasetFormatError(f"{file}: an entry in `images` lacks id or file_name: {str(image)[:80]!r}")
+                if not isinstance(image["file_name"], str):
+                    raise DatasetFormatError(f"{file}: image {_shown(image['id'])}: file_name must be a string")
+                images[_key(image["id"])] = image
             boxes: dict[Any, list[Box]] = {}
             for ann in data["annotations"]:
-                ann_id = ann.get("id", "?") if isinstance(ann, dict) else "?"
+                ann_id = _shown(ann.get("id", "?")) if isinstance(ann, dict) else "?"
                 where = f"{file}: annotation {ann_id}"
-                if not isinstance(ann, dict) or ann.get("image_id") not in images:
-                    raise DatasetFormatError(f"{where} names image id {ann.get('image_id') if isinstance(ann, dict) else '?'}, "
+                image_id = _key(ann.get("image_id")) if isinstance(ann, dict) else None
+                if image_id not in images:
+                    raise DatasetFormatError(f"{where} names image id "
+                                             f"{_shown(ann.get('image_id')) if isinstance(ann, dict) else '?'}, "
                                              "which is not in `images`")
-                label = categories.get(ann.get("category_id"))
+                label = categories.get(_key(ann.get("category_id")))
                 if label is None or label not in classes:
-                    raise UnknownLabelError(f"{where}: category id {ann.get('category_id')} is not in `categories`")
+                    raise UnknownLabelError(f"{where}: category id {_shown(ann.get('category_id'))} is not in `categories`")
                 bbox = ann.get("bbox")
                 if (not isinstance(bbox, list) or len(bbox) != 4
-                        or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in bbox)):
-                    raise DatasetFormatError(f"{where}: bbox must be 4 numbers [x, y, width, height], got {bbox!r}")
+                        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                                   and abs(v) < 1e9 for v in bbox)):
+                    raise DatasetFormatError(f"{where}: bbox must be 4 numbers [x, y, width, height], got {str(bbox)[:80]!r}")
                 x, y, w, h = (float(v) for v in bbox)
-                boxes.setdefault(ann["image_id"], []).append(Box(x, y, x + w, y + h, label))
+                boxes.setdefault(image_id, []).append(Box(x, y, x + w, y + h, label))
             split = split_from_name(file.parent.name) or split_from_name(file.stem)
             for image_id, image in progress(images.items(), len(images), f"reading {file.name}"):
-                file_path = find_image(file.parent, image["file_name"])
+                where = f"{file}: image {_shown(image['id'])}"
+                file_path = find_image(file.parent, image["file_name"], where)
                 if file_path is None:
-                    raise DatasetFormatError(f"{file}: image {image['file_name']!r} (id {image_id}) not found in {file.parent}")
+                    raise DatasetFormatError(f"{where}: {image['file_name'][:80]!r} not found in {file.parent}")
                 if image_id not in boxes:
                     skipped += 1
                     continue
                 facts = image_facts(file_path)
                 size = (image.get("width"), image.get("height"))
-                size = size if all(isinstance(v, int) and v > 0 for v in size) else None
+                size = size if all(type(v) is int and 0 < v <= MAX_IMAGE_SIDE for v in size) else None
                 records.append(boxed_record(file_path, root, split, boxes[image_id], facts, group_of, size=size))
         if not records:
             raise DatasetFormatError(f"{path}: no image has an annotation")
@@ -132,16 +140,29 @@ def _classes(loaded: list[tuple[Path, dict[str, Any]]]) -> list[str]:
     supers: set[str] = set()
     names: list[str] = []
     for _, data in loaded:
-        used |= {(id(data), a.get("category_id")) for a in data["annotations"] if isinstance(a, dict)}
-        supers |= {canonical_class(str(c.get("supercategory"))) for c in data["categories"]
+        used |= {(id(data), _key(a.get("category_id"))) for a in data["annotations"] if isinstance(a, dict)}
+        supers |= {fold_class(c.get("supercategory")) for c in data["categories"]
                    if isinstance(c, dict) and c.get("supercategory") and c.get("supercategory") != c.get("name")}
     for file, data in loaded:
         for c in data["categories"]:
             if not isinstance(c, dict) or "name" not in c:
                 raise DatasetFormatError(f"{file}: a category lacks a name: {str(c)[:80]}")
-            name = canonical_class(str(c["name"]))
             # Roboflow's umbrella category ("letters") is only a supercategory, never used.
-            if name in supers and (id(data), c.get("id")) not in used:
+            if fold_class(c["name"]) in supers and (id(data), _key(c.get("id"))) not in used:
                 continue
-            names.append(name)
+            names.append(class_name(c["name"], f"{file}: category {_shown(c.get('id'))}"))
     return sort_classes(names)
+
+
+def _key(value: Any) -> Any:
+    """An id as a dict key: JSON lists and objects (`"image_id": [0]`) are not hashable, so they
+    become their JSON text, which matches no real id (the caller then names the bad id)."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def _shown(value: Any) -> str:
+    """An id for a message: one line, at most 40 characters."""
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

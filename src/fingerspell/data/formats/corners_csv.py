@@ -19,7 +19,6 @@ from fingerspell.data.formats.base import (
     FormatData,
     GroupNamer,
     boxed_record,
-    canonical_class,
     default_name,
     detect_files,
     find_image,
@@ -31,7 +30,9 @@ from fingerspell.data.formats.base import (
     sort_classes,
     split_from_name,
 )
+from fingerspell.data.images import MAX_IMAGE_SIDE
 from fingerspell.data.index import Box, SampleRecord
+from fingerspell.data.names import class_name
 from fingerspell.errors import DatasetFormatError, UnknownLabelError
 
 # Accepted header names for each column (compared lower-case, without `_`, `-` and spaces).
@@ -126,7 +127,7 @@ class CornersCsvFormat(Format):
             for row in rows:
                 by_image.setdefault(row.filename, []).append(row)
             for filename, image_rows in progress(by_image.items(), len(by_image), f"reading {file.name}"):
-                image = find_image(file.parent, filename)
+                image = find_image(file.parent, filename, f"{file}:{image_rows[0].line}")
                 if image is None:
                     raise DatasetFormatError(
                         f"{file}:{image_rows[0].line}: image {filename!r} not found in {file.parent}"
@@ -177,14 +178,14 @@ def _read_rows(file: Path) -> list[_Row]:
                 if len(fields) != len(header):
                     raise DatasetFormatError(f"{file}:{line}: row has {len(fields)} fields, header has {len(header)}")
                 filename = fields[columns["filename"]].strip()
-                label = canonical_class(fields[columns["label"]])
                 if not filename:
                     raise DatasetFormatError(f"{file}:{line}: empty filename")
-                if not label:
+                if not fields[columns["label"]].strip():
                     raise DatasetFormatError(f"{file}:{line}: empty label")
+                label = class_name(fields[columns["label"]], f"{file}:{line}")
                 corners = tuple(_number(fields[columns[k]], k, file, line) for k in ("xmin", "ymin", "xmax", "ymax"))
                 size = tuple(
-                    int(_number(fields[columns[k]], k, file, line)) if k in columns else None for k in ("width", "height")
+                    _side(fields[columns[k]], k, file, line) if k in columns else None for k in ("width", "height")
                 )
                 rows.append(_Row(line, filename, label, corners, size))  # type: ignore[arg-type]
         except csv.Error as exc:
@@ -196,11 +197,19 @@ def _read_rows(file: Path) -> list[_Row]:
     return rows
 
 
+def _side(text: str, column: str, file: Path, line: int) -> int:
+    """A declared image width or height: a whole number of pixels, 0 for unknown."""
+    value = _number(text, column, file, line)
+    if value != int(value) or not 0 <= value <= MAX_IMAGE_SIDE:
+        raise DatasetFormatError(f"{file}:{line}: {column} = {text.strip()[:20]!r} is not a pixel count 0-{MAX_IMAGE_SIDE}")
+    return int(value)
+
+
 def _number(text: str, column: str, file: Path, line: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise DatasetFormatError(f"{file}:{line}: {column} = {text.strip()!r} is not a number") from None
+        raise DatasetFormatError(f"{file}:{line}: {column} = {text.strip()[:20]!r} is not a number") from None
     if not math.isfinite(value):
-        raise DatasetFormatError(f"{file}:{line}: {column} = {text.strip()!r} is not a finite number")
+        raise DatasetFormatError(f"{file}:{line}: {column} = {text.strip()[:20]!r} is not a finite number")
     return value

@@ -8,6 +8,7 @@ comes from the file name: Massey's `hand<N>_...` by default, or `--group-pattern
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,6 @@ from fingerspell.data.formats.base import (
     Format,
     FormatData,
     GroupNamer,
-    canonical_class,
     default_name,
     image_facts,
     progress,
@@ -26,6 +26,8 @@ from fingerspell.data.formats.base import (
 )
 from fingerspell.data.images import is_image_file
 from fingerspell.data.index import SampleRecord
+from fingerspell.data.names import class_name
+from fingerspell.data.safe_paths import contained
 from fingerspell.errors import DatasetFormatError
 
 
@@ -91,13 +93,24 @@ class FoldersFormat(Format):
         skipped = 0
         for split, parent in layout:
             for class_dir in _visible_dirs(parent):
+                contained(class_dir, path)  # a linked folder must not walk the disk outside
+                label = class_name(class_dir.name, str(class_dir))
+                images = 0
                 for file in sorted(class_dir.rglob("*")):
-                    if not file.is_file() or file.name.startswith("."):
+                    if file.name.startswith("."):
+                        continue
+                    if file.is_symlink() and not file.exists():
+                        raise DatasetFormatError(f"{file}: broken symbolic link (points at {os.readlink(file)!r})")
+                    if not file.is_file():
                         continue
                     if is_image_file(file):
-                        files.append((split, canonical_class(class_dir.name), file))
+                        contained(file, path)
+                        files.append((split, label, file))
+                        images += 1
                     else:
                         skipped += 1
+                if not images:
+                    raise DatasetFormatError(f"{class_dir}: class folder {class_dir.name!r} holds no images")
         if not files:
             raise DatasetFormatError(
                 f"{path}: no images in class folders (expected {path}/<class>/<image>.jpg)"

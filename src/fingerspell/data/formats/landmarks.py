@@ -8,14 +8,23 @@ landmark models train from them directly; there are no images (`ds.has_images` i
 from __future__ import annotations
 
 import hashlib
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from fingerspell.data.formats.base import Format, FormatData, canonical_class, default_name, register_format, sort_classes
+from fingerspell.data.formats.base import Format, FormatData, default_name, register_format, sort_classes
 from fingerspell.data.index import SampleRecord
+from fingerspell.data.names import class_name, fold_class
 from fingerspell.errors import DatasetFormatError
+
+
+# What numpy and zipfile raise for a truncated or corrupt archive (an empty file is EOFError,
+# a damaged member zlib.error, a header that does not parse SyntaxError, a declared shape too
+# large MemoryError).
+_UNREADABLE = (OSError, EOFError, KeyError, SyntaxError, MemoryError, struct.error, zipfile.BadZipFile, zlib.error)
 
 
 def _npz_files(path: Path) -> list[Path]:
@@ -28,7 +37,7 @@ def _keys(file: Path) -> set[str]:
     try:
         with np.load(file, allow_pickle=False) as archive:
             return set(archive.files)
-    except (OSError, ValueError, zipfile.BadZipFile):
+    except (ValueError, *_UNREADABLE):
         return set()
 
 
@@ -60,8 +69,8 @@ class LandmarksFormat(Format):
                 labels = archive["y"]
         except ValueError as exc:  # object arrays need pickle: refused
             raise DatasetFormatError(f"{file}: cannot load without pickle ({exc})") from None
-        except (OSError, zipfile.BadZipFile) as exc:
-            raise DatasetFormatError(f"{file}: not a readable .npz ({exc})") from None
+        except _UNREADABLE as exc:
+            raise DatasetFormatError(f"{file}: not a readable .npz ({type(exc).__name__}: {str(exc)[:100]})") from None
         if points.ndim == 2 and points.shape[1] == 63:
             points = points.reshape(-1, 21, 3)
         if points.ndim != 3 or points.shape[1:] != (21, 3) or not np.issubdtype(points.dtype, np.floating):
@@ -75,10 +84,7 @@ class LandmarksFormat(Format):
         if not finite.all():
             k = int(np.flatnonzero(~finite)[0])
             raise DatasetFormatError(f"{file}: entry {k + 1} (x[{k}]) has NaN or infinite coordinates")
-        names = [canonical_class(str(v)) for v in labels.tolist()]
-        if not all(names):
-            k = names.index("")
-            raise DatasetFormatError(f"{file}: entry {k + 1} (y[{k}]) has an empty label")
+        names = _labels(labels.tolist(), file)
         source = file.relative_to(root).as_posix()
 
         def records():
@@ -92,3 +98,17 @@ class LandmarksFormat(Format):
             root=root, classes=sort_classes(names), records=records(), default_name=default_name(path),
             extra_meta={"landmark_file": source},
         )
+
+
+def _labels(values: list, file: Path) -> list[str]:
+    """Each `y` value as a checked class name (each distinct value checked once)."""
+    checked: dict[str, str] = {}
+    names = []
+    for k, value in enumerate(values):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        if text not in checked:
+            if not fold_class(text):
+                raise DatasetFormatError(f"{file}: entry {k + 1} (y[{k}]) has an empty label")
+            checked[text] = class_name(text, f"{file}: entry {k + 1} (y[{k}])")
+        names.append(checked[text])
+    return names

@@ -18,6 +18,7 @@ import numpy as np
 
 from fingerspell.data.formats.base import Format, FormatData, default_name, register_format, split_from_name
 from fingerspell.data.index import SampleRecord
+from fingerspell.data.safe_paths import contained
 from fingerspell.errors import DatasetFormatError, UnknownLabelError
 
 SIDE = 28
@@ -75,7 +76,7 @@ class SignMnistFormat(Format):
         path = Path(path)
         if path.is_dir():
             root = path
-            files = _csv_files(path)
+            files = [contained(f, root) for f in _csv_files(path)]
             if not files:
                 raise DatasetFormatError(f"{path}: no .csv or .csv.gz file with the header label,pixel1,...,pixel784")
         elif path.is_file():

@@ -19,7 +19,6 @@ from fingerspell.data.formats.base import (
     FormatData,
     GroupNamer,
     boxed_record,
-    canonical_class,
     default_name,
     image_facts,
     progress,
@@ -28,7 +27,9 @@ from fingerspell.data.formats.base import (
 )
 from fingerspell.data.images import is_image_file
 from fingerspell.data.index import Box, SampleRecord
-from fingerspell.errors import DatasetFormatError, UnknownLabelError
+from fingerspell.data.names import class_name
+from fingerspell.data.safe_paths import contained, is_inside
+from fingerspell.errors import DatasetFormatError, UnknownLabelError, UnsafePathError
 
 _TOLERANCE = 0.01  # exporters round; anything further outside 0-1 is not normalised
 
@@ -69,19 +70,26 @@ def _names(config: dict[str, Any], file: Path) -> list[str]:
         raise DatasetFormatError(f"{file}: no `names` list of classes")
     if "nc" in config and config["nc"] != len(names):
         raise DatasetFormatError(f"{file}: nc is {config['nc']} but `names` lists {len(names)} classes")
-    return [canonical_class(str(n)) for n in names]
+    return [class_name(n, f"{file}: names[{i}]") for i, n in enumerate(names)]
 
 
-def _images_dir(base: Path, value: str) -> Path | None:
+def _images_dir(base: Path, value: str, where: str) -> Path | None:
+    """The split folder `value` names, relative to `base`; it must stay inside `base`.
+
+    Raises UnsafePathError for an absolute path or one that leads out of `base` (`/etc`)."""
+    if Path(value).is_absolute() or "\x00" in value:
+        raise UnsafePathError(f"{where}: folder {value!r} must be relative to the dataset folder {base}")
     candidate = base / value
-    if candidate.is_dir():
+    if candidate.is_dir() and is_inside(candidate, base):
         return candidate
     # Roboflow writes `../train/images` relative to a folder above data.yaml; try it here too.
     stripped = value
     while stripped.startswith("../"):
         stripped = stripped[3:]
-        if (base / stripped).is_dir():
+        if (base / stripped).is_dir() and is_inside(base / stripped, base):
             return base / stripped
+    if candidate.exists():
+        raise UnsafePathError(f"{where}: folder {value!r} leads outside the dataset folder {base}")
     return None
 
 
@@ -122,7 +130,10 @@ class YoloFormat(Format):
             raise DatasetFormatError(f"{file}: `names` lists a class twice")
         # Ultralytics' optional `path:` is the dataset root the split folders are relative to.
         root = file.parent
-        if isinstance(config.get("path"), str) and (file.parent / config["path"]).is_dir():
+        if isinstance(config.get("path"), str) and config["path"].strip() and (file.parent / config["path"]).is_dir():
+            # Kept inside the folder of data.yaml: `path: /` must not make the import walk /etc.
+            if Path(config["path"]).is_absolute() or not is_inside(file.parent / config["path"], file.parent):
+                raise UnsafePathError(f"{file}: path {config['path']!r} leads outside the dataset folder {file.parent}")
             root = file.parent / config["path"]
         base = root
         group_of = GroupNamer(group_pattern)
@@ -131,7 +142,7 @@ class YoloFormat(Format):
         for key in ("train", "val", "test"):
             values = config.get(key)
             for value in values if isinstance(values, list) else [values] if values else []:
-                folder = _images_dir(base, str(value))
+                folder = _images_dir(base, str(value), f"{file}: {key}")
                 if folder is None:
                     notes.append(f"{file.name}: {key} folder {value!r} not found, skipped")
                 else:
@@ -143,7 +154,7 @@ class YoloFormat(Format):
         unboxed, unsized = 0, 0
         for split, images in splits:
             labels = _labels_dir(images)
-            image_files = sorted(p for p in images.rglob("*") if p.is_file() and is_image_file(p))
+            image_files = sorted(contained(p, root) for p in images.rglob("*") if p.is_file() and is_image_file(p))
             by_stem = {p.relative_to(images).with_suffix("").as_posix(): p for p in image_files}
             label_files = sorted(labels.rglob("*.txt")) if labels.is_dir() else []
             for label_file in label_files:
@@ -157,7 +168,7 @@ class YoloFormat(Format):
             for stem, image in progress(by_stem.items(), len(by_stem), f"reading {split} images"):
                 facts = image_facts(image)
                 label_file = labels / f"{stem}.txt"
-                lines = label_file.read_text(errors="replace").splitlines() if label_file.is_file() else []
+                lines = _label_lines(contained(label_file, root)) if label_file.is_file() else []
                 if not any(line.strip() for line in lines):
                     unboxed += 1
                     continue
@@ -183,6 +194,13 @@ class YoloFormat(Format):
             root=root, classes=classes, records=iter(records), default_name=default_name(root),
             extra_meta={"yaml": file.name, "class_order": "data.yaml"}, notes=notes,
         )
+
+
+def _label_lines(file: Path) -> list[str]:
+    try:
+        return file.read_text(errors="replace").splitlines()
+    except OSError as exc:
+        raise DatasetFormatError(f"{file}: cannot read ({exc.strerror})") from None
 
 
 def _parse_line(line: str, file: Path, number: int, classes: list[str], width: int, height: int) -> Box:
