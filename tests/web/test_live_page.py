@@ -24,7 +24,7 @@ from .conftest import RequestLog, launch_chromium
 FIRST_WORD = [("B", 1), ("Y", 1), ("E", 1)]
 SECOND_WORD = [("W", 1), ("A", 2), ("G", 1)]
 EXPECTED_TEXT = "BYE WAG"
-HOLD_S, GAP_S = 1.0, 1.0
+HOLD_S, GAP_S = 1.2, 1.0
 
 
 @dataclass
@@ -127,7 +127,7 @@ def _practise(page, shots: Path) -> dict:
     page.fill("#custom-word", "WAG")
     page.click("#start")
     page.wait_for_timeout(2500)
-    page.screenshot(path=str(shots / "practice.png"))
+    page.screenshot(path=str(shots / "practice.png"), full_page=True)
     return {"status": marked, "history": history}
 
 

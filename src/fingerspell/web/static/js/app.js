@@ -121,7 +121,7 @@ async function main() {
       frames.push({ t, tag, hand: result.hand, handedness: result.handedness, top1: top5[0]?.[0] ?? null,
                     p1: top5[0]?.[1] ?? 0, letter: spelled.letter, ms });
       if (frames.length > HISTORY) frames.splice(0, frames.length - HISTORY);
-      const shown = spelled.letter && spelled.confidence >= live.threshold ? spelled : null;
+      const shown = result.hand && spelled.letter && spelled.confidence >= live.threshold ? spelled : null;
       drawView(viewCtx, frameCanvas, result, shown);
       live.update(state, shown, ms);
       practice.update(t, top5[0]?.[0] ?? null, top5[0]?.[1] ?? 0, result.hand);

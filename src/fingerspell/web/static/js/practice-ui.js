@@ -76,7 +76,7 @@ export class PracticeView {
       const span = document.createElement("span");
       span.textContent = letter;
       const done = this.practice.done.find((d) => d.word === target.wordNumber - 1 && d.index === i);
-      span.className = done ? (done.firstTry ? "done" : "done missed") : i === target.index ? "current" : "todo";
+      span.className = done ? (done.firstTry ? "done" : "done missed") : i === target.index ? "now" : "todo";
       box.appendChild(span);
     });
     $("word-count").textContent = `word ${target.wordNumber} of ${target.words}`;
