@@ -134,11 +134,16 @@ async function main() {
     }
   }
 
+  // Next frame as soon as this one is done, but not faster than the camera delivers them
+  // (requestAnimationFrame would add up to a display refresh of waiting to every frame).
+  const cameraFps = video.srcObject?.getVideoTracks?.()[0]?.getSettings?.().frameRate || 30;
+  const minInterval = 1000 / cameraFps;
   const loop = async () => {
+    const began = performance.now();
     await step();
-    requestAnimationFrame(loop);
+    setTimeout(loop, Math.max(0, minInterval - (performance.now() - began)));
   };
-  requestAnimationFrame(loop);
+  loop();
 }
 
 main();

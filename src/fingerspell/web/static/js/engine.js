@@ -49,6 +49,10 @@ export class Engine {
       ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for this model
       engine.session = await ort.InferenceSession.create(bundleUrl + "browser.onnx", { executionProviders: ["wasm"] });
     } catch (err) {
+      const probe = await fetch(bundleUrl + "browser.onnx").catch(() => null);
+      if (probe && probe.status === 404) {
+        throw new EngineError("bundle", "This model bundle has no browser.onnx (it was exported before the browser app existed): run `python -m fingerspell.export.browser BUNDLE_FOLDER` once, then restart the server.");
+      }
       throw new EngineError("wasm", `The letter model could not start in WebAssembly: ${err.message || err}`);
     }
     const hands = engine.manifest.hands || {};
