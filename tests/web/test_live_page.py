@@ -126,7 +126,11 @@ def _practise(page, shots: Path) -> dict:
     # A second word in progress makes the screenshot show the target, the reference and the stats.
     page.fill("#custom-word", "WAG")
     page.click("#start")
-    page.wait_for_timeout(2500)
+    try:  # the screenshot shows a hand, the target with a letter marked, the reference and the stats
+        page.wait_for_function("document.querySelectorAll('#target .done').length >= 1 && window.fingerspell.state().hand",
+                               timeout=20000, polling=100)
+    except Exception:
+        pass  # a screenshot of whatever is there is still worth looking at
     page.screenshot(path=str(shots / "practice.png"), full_page=True)
     return {"status": marked, "history": history}
 

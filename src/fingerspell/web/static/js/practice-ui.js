@@ -118,7 +118,7 @@ export class PracticeView {
     const weak = weakestLetters(history);
     $("weakest").textContent = weak.length
       ? "Practise these next: " + weak.map((w) => `${w.letter} (${Math.round(w.accuracy * 100)}%, ${w.seconds.toFixed(1)} s)`).join(", ")
-      : "No history yet: your letters will appear here (kept only in this browser).";
+      : (rows.length ? "No weak letters: every letter right first time and quick." : "No history yet: your letters will appear here (kept only in this browser).");
     const sessions = history.sessions;
     const lastSession = sessions[sessions.length - 1];
     $("sessions").textContent = sessions.length

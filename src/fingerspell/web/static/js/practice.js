@@ -14,6 +14,7 @@ export const LEVELS = [
 export const HOLD_S = 0.5;    // a letter counts when it is the top answer, above the threshold, this long
 const WRONG_S = 0.6;          // a different letter held this long is a miss for the target
 const STORAGE_KEY = "fingerspell.practice.v1";
+const SLOW_S = 2;              // a letter that takes longer than this on average is worth practising
 
 export function loadHistory(storage = globalThis.localStorage) {
   try {
@@ -27,11 +28,12 @@ export function saveHistory(history, storage = globalThis.localStorage) {
   try { storage?.setItem(STORAGE_KEY, JSON.stringify(history)); } catch { /* private mode: keep in memory */ }
 }
 
-// Letters with the lowest first-try accuracy (then the slowest), at least one attempt.
+// Letters missed or slow at least once on average, lowest first-try accuracy (then slowest) first.
 export function weakestLetters(history, k = 3) {
   return Object.entries(history.letters)
     .filter(([, s]) => s.attempts > 0)
     .map(([letter, s]) => ({ letter, accuracy: s.correct / s.attempts, seconds: s.ms / s.attempts / 1000, attempts: s.attempts }))
+    .filter((w) => w.accuracy < 1 || w.seconds > SLOW_S)
     .sort((a, b) => a.accuracy - b.accuracy || b.seconds - a.seconds)
     .slice(0, k);
 }
