@@ -90,3 +90,30 @@ def test_a_model_that_does_not_take_landmark_features_is_refused():
     letters = (default_bundle_dir() / "model.onnx").read_bytes()
     with pytest.raises(ExportError, match=f"expected \\[N, {FEATURE_SIZE + 1}\\]"):
         build_browser_model(letters, FEATURE_SIZE + 1)
+
+
+def test_fingerspell_export_writes_browser_model_for_a_landmark_bundle(datasets_root, tmp_path, capsys):
+    """`fingerspell export` of a (tiny, int8) landmark run: browser.onnx agrees with the bundle's model.onnx."""
+    import torch
+
+    from fingerspell.cli import main
+    from fingerspell.data.importer import import_dataset
+    from fingerspell.train.loop import train
+
+    torch.set_num_threads(1)
+    import_dataset(datasets_root / "asl-landmarks" / "landmarks.npz", name="lm")
+    run = train("lm", "landmark-mlp-small", epochs=1, max_train_samples=300, max_val_samples=100,
+                progress=False, threads=1)
+    out = tmp_path / "bundle"
+    assert main(["export", str(run.path), "--out", str(out), "--quantize", "int8", "--max-samples", "100"]) == 0
+    assert "browser model:" in capsys.readouterr().out
+    with np.load(datasets_root / "asl-landmarks" / "landmarks.npz", allow_pickle=False) as data:
+        points = data["x"][::500].astype(np.float32)
+    mirror = (np.arange(len(points)) % 2).astype(np.float32)
+    sizes = SIZES[np.arange(len(points)) % len(SIZES)]
+    features = landmark_features_batch(points, np.where(mirror > 0, "Right", "Left"), sizes)
+    reference = ort.InferenceSession(str(out / "model.onnx")).run(None, {"features": features})[0]
+    got = ort.InferenceSession(str(out / BROWSER_MODEL_NAME)).run(
+        None, {"landmarks": points, "mirror": mirror, "image_size": sizes})[0]
+    assert (got.argmax(1) == reference.argmax(1)).mean() >= 0.95  # int8 activations: quantised per batch
+    assert np.abs(_softmax(got) - _softmax(reference)).max() < 0.05
