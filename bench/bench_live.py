@@ -54,7 +54,7 @@ def make_clip(path: Path) -> int:
 def bench_python(clip: Path, warmup: int = 10) -> dict:
     from fingerspell.infer import Predictor
 
-    with Predictor() as predictor:
+    with Predictor() as predictor:  # = `fingerspell predict clip.y4m --json`
         cpu = time.process_time()
         predictions = list(predictor.predict(str(clip)))
         cpu_ms = 1000 * (time.process_time() - cpu) / len(predictions)
@@ -66,6 +66,7 @@ def bench_python(clip: Path, warmup: int = 10) -> dict:
         "ms": {stage: stats([p.timings[stage] for p in measured]) for stage in ("hands", "features", "model", "smoothing")},
         "per_frame_ms": stats(pipeline), "cpu_ms_per_frame": round(cpu_ms, 2),
         "fps_equivalent": round(1000 / float(np.median(pipeline)), 1),
+        "top1": [p.top5[0][0] if p.top5 else None for p in predictions],
     }
 
 
@@ -103,7 +104,7 @@ def bench_browser(clip: Path, seconds: float, warmup_s: float) -> dict:
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             start = time.perf_counter()
-            page.goto(server.url)
+            page.goto(server.url + "?frametag=1")  # frame numbers, to line frames up with Python's
             page.wait_for_function("window.fingerspell && (window.fingerspell.ready || window.fingerspell.error)",
                                    timeout=120000)
             ready_s = time.perf_counter() - start
@@ -133,7 +134,16 @@ def bench_browser(clip: Path, seconds: float, warmup_s: float) -> dict:
         # CPU time of all Chromium processes per processed frame: hardly changes when other jobs
         # share the cores, unlike the frame rate.
         "cpu_ms_per_frame": round(cpu_ms / max(1, len(frames)), 1),
+        "records": [(f["tag"], f["top1"]) for f in frames],
     }
+
+
+def agreement(records: list, python_top1: list) -> dict:
+    """Share of the page's frames with a hand whose top-1 letter is Python's for the same frame."""
+    pairs = [(top1, python_top1[tag]) for tag, top1 in records
+             if top1 is not None and tag is not None and 0 <= tag < len(python_top1) and python_top1[tag] is not None]
+    same = sum(a == b for a, b in pairs)
+    return {"frames": len(pairs), "same_top1": same, "rate": round(same / len(pairs), 4) if pairs else None}
 
 
 def main() -> int:
@@ -148,6 +158,7 @@ def main() -> int:
         load_before = os.getloadavg()[0]
         python = bench_python(clip)
         browser = bench_browser(clip, args.seconds, args.warmup)
+        browser["agreement_with_python"] = agreement(browser.pop("records"), python.pop("top1"))
         load_after = os.getloadavg()[0]
     result = {
         "clip": {"size": [640, 480], "fps": 30, "frames": frames, "letters": "BYE WAG (Massey photos)"},
@@ -164,6 +175,7 @@ def main() -> int:
           f"{browser['ms']['hands'].get('p50', 0):.1f} ms p50, model {browser['ms_with_hand']['model'].get('p50', 0):.2f} ms, "
           f"spelling {browser['ms']['spelling'].get('p50', 0):.2f} ms; CPU {browser['cpu_ms_per_frame']} ms/frame "
           f"(Python {python['cpu_ms_per_frame']}); interval {browser['frame_interval_ms'].get('p50', 0):.1f} ms p50")
+    print(f"browser vs Python top-1 on the same frames: {browser['agreement_with_python']}")
     print(f"load average (1 min) {load_before:.1f} -> {load_after:.1f} on {os.cpu_count()} CPUs; wrote {out}")
     return 0
 
