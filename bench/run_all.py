@@ -19,6 +19,7 @@ BENCHMARKS = {
     "check": ["bench_check.py"],
     "fuzz": ["bench_fuzz.py"],
     "latency": ["bench_latency.py"],
+    "live": ["bench_live.py"],  # the live page in headless Chromium (needs /usr/bin/chromium)
     "hands": ["bench_hands.py", "--workers", "2"],
     "train": ["bench_train.py", "--mode", "all"],
     "accuracy": ["-m", "fingerspell", "bench", "accuracy"],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -42,3 +43,23 @@ def test_static_files_cannot_escape_their_folder(client):
 def test_a_root_that_is_not_a_folder_is_refused(tmp_path):
     with pytest.raises(FingerspellError, match="not a folder"):
         create_app(ServerConfig(roots=[tmp_path / "missing"]))
+
+
+def test_live_page_links_the_other_pages_and_loads_only_served_files(client):
+    page = client.get("/").text
+    for link in ('href="/inspect"', 'href="/datasets"', 'href="#practice"'):
+        assert link in page
+    # Every script and stylesheet the page names is served by this app.
+    for path in re.findall(r'(?:src|href)="(/static/[^"]+)"', page):
+        assert client.get(path).status_code == 200, path
+
+
+def test_wasm_glue_is_served_as_javascript(client):
+    from fingerspell.web.assets import missing_vendor_files
+
+    if missing_vendor_files():
+        pytest.fail("front-end files missing: run `make setup`")
+    response = client.get("/static/vendor/onnxruntime-web/ort-wasm-simd-threaded.mjs")
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+    assert client.get("/bundle/browser.onnx").content == (default_bundle_dir() / "browser.onnx").read_bytes()

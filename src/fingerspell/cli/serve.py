@@ -38,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
     check_vendor()
     app = create_app(ServerConfig(bundle=Path(args.model) if args.model else None,
                                   roots=[Path(r) for r in args.root]))
+    bundle = app.state.bundle
+    if bundle.input.kind == "landmarks" and not (bundle.path / "browser.onnx").is_file():
+        print(f"warning: {bundle.path} has no browser.onnx, so the live page cannot run it: "
+              f"python -m fingerspell.export.browser {bundle.path}", file=sys.stderr)
     url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}/"
     print(f"fingerspell app: {url}  (model: {app.state.bundle.name}; Ctrl-C stops)", flush=True)
     if args.open:

@@ -324,5 +324,10 @@ def export_run(
     (folder / f"{MODEL_NAME}.data").unlink(missing_ok=True)
     bundle.save_manifest()
     Bundle.load(folder)  # what we wrote must load: fail here, not in a user's predictor
+    if kind == "landmarks":
+        from fingerspell.export.browser import write_browser_model
+
+        # The browser app's graph (raw landmarks in, features computed inside, same weights).
+        say(f"browser model: {write_browser_model(folder)}")
     say(f"bundle written to {folder}")
     return folder

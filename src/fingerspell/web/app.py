@@ -4,7 +4,8 @@
     app = create_app(ServerConfig())            # the bundled default model, no dataset roots
 
 Routes (every page and file is served from this host; nothing is fetched from elsewhere):
-  /                   the live page (webcam -> MediaPipe Hands + the letter model, in the browser)
+  /                   the live page (webcam -> MediaPipe Hands + the letter model, in the browser);
+                      /#practice (or /practice) its practice mode
   /static/...         the app's own HTML/JS/CSS and the vendored npm files (static/vendor/)
   /bundle/<file>      the loaded bundle's files that the browser needs (BUNDLE_FILES)
   /api/health         {"ok": true, "bundle": name, "labels": [...]}
@@ -78,6 +79,10 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     @app.get("/live", include_in_schema=False)
     def live_redirect() -> RedirectResponse:
         return RedirectResponse("/")
+
+    @app.get("/practice", include_in_schema=False)
+    def practice_redirect() -> RedirectResponse:
+        return RedirectResponse("/#practice")
 
     @app.get("/bundle/{name}", include_in_schema=False)
     def bundle_file(name: str) -> FileResponse:
