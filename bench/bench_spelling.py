@@ -206,9 +206,14 @@ def evaluate(devset: dict[str, list], model: Model, rules: str, params: dict[str
     single = [go(s)[0] == s.text for s in devset["single"]]
     motion = [go(s)[0] == s.text for s in devset["motion"]]
     spurious, minutes, hold_failures = 0, 0.0, []
+    by_source: dict[str, list[float]] = {}
     for s in devset["hold"]:
         text, commits, _ = go(s)
         spurious += max(0, len(commits) - 1)
+        source = "asl-landmarks" if s.source == "asl-landmarks" else "massey"
+        by_source.setdefault(source, [0.0, 0.0])
+        by_source[source][0] += max(0, len(commits) - 1)
+        by_source[source][1] += len(s.frames) / s.fps / 60
         if len(commits) > 1:
             hold_failures.append(f"{s.text}->{text} ({s.source})")
         minutes += len(s.frames) / s.fps / 60
@@ -231,6 +236,7 @@ def evaluate(devset: dict[str, list], model: Model, rules: str, params: dict[str
         "single_exact": round(float(np.mean(single)), 4),
         "spurious_per_minute": round(spurious / max(minutes, 1e-9), 3),
         "hold_minutes": round(minutes, 2),
+        "spurious_per_minute_by_source": {k: round(n / max(m, 1e-9), 3) for k, (n, m) in by_source.items()},
         "commit_delay_frames": {"median": float(np.median(delays)) if delays else None,
                                 "p90": float(np.percentile(delays, 90)) if delays else None},
         "jz_accuracy": round(float(np.mean(motion)), 4) if motion else None,

@@ -4,8 +4,9 @@ Sources (real data only; nothing is drawn by hand):
 - `asl-landmarks` (shared datasets): MediaPipe landmarks of webcam frames of one signer, in
   recording order: about 400 frames a letter, four takes of about 100 frames each (J and Z
   included, with their movement). `landmark_takes` cuts each letter into its takes at the
-  biggest jumps near the quarter marks and drops isolated glitch frames (one frame far from
-  both neighbours that agree with each other: frames of another take interleaved in the file).
+  biggest jumps near the quarter marks and drops glitches (runs of 1-3 frames far from the
+  frames on both sides, which agree with each other: frames of another take interleaved in
+  the file).
   The frame rate is not recorded; `TAKE_FPS` = 30 (a webcam's) is assumed.
 - held poses from photos (`pose_hold`): the landmarks of one real photo, held with drift (a slow
   random walk of position, rotation and size) and per-frame tracker jitter.
@@ -52,13 +53,7 @@ def landmark_takes(path: Path) -> dict[str, list[np.ndarray]]:
     out: dict[str, list[np.ndarray]] = {}
     for letter in sorted(set(labels)):
         seq = points[labels == letter]
-        palm = np.maximum(_palm(seq), 1e-6)
-        step = np.abs(seq[1:, :, :2] - seq[:-1, :, :2]).mean(axis=(1, 2)) / palm[1:]
-        keep = np.ones(len(seq), dtype=bool)
-        for i in range(1, len(seq) - 1):
-            across = np.abs(seq[i + 1, :, :2] - seq[i - 1, :, :2]).mean() / palm[i]
-            if min(step[i - 1], step[i]) > max(GLITCH, 2.5 * across):
-                keep[i] = False
+        keep = _not_glitched(seq)
         seq = seq[keep]
         palm = np.maximum(_palm(seq), 1e-6)
         step = np.abs(seq[1:, :, :2] - seq[:-1, :, :2]).mean(axis=(1, 2)) / palm[1:]
@@ -69,6 +64,30 @@ def landmark_takes(path: Path) -> dict[str, list[np.ndarray]]:
             cuts.append(lo + int(np.argmax(step[lo:hi])) + 1)
         out[letter] = [part.astype(np.float32) for part in np.split(seq, cuts) if len(part) >= 20]
     return out
+
+
+def _not_glitched(seq: np.ndarray, longest: int = 3) -> np.ndarray:
+    """False for runs of 1-`longest` frames that jump away from frames on both sides that agree
+    with each other (frames of another take interleaved in the file)."""
+    palm = np.maximum(_palm(seq), 1e-6)
+
+    def gap(a: int, b: int) -> float:
+        return float(np.abs(seq[a, :, :2] - seq[b, :, :2]).mean() / palm[a])
+
+    keep = np.ones(len(seq), dtype=bool)
+    i = 1
+    while i < len(seq) - 1:
+        for k in range(1, longest + 1):
+            after = i + k
+            if after >= len(seq):
+                break
+            jump_in, jump_out, across = gap(i - 1, i), gap(after - 1, after), gap(i - 1, after)
+            if min(jump_in, jump_out) > max(GLITCH, 2.5 * across):
+                keep[i:after] = False
+                i = after - 1
+                break
+        i += 1
+    return keep
 
 
 @dataclass
