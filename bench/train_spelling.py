@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     spelling = {**json.loads(json.dumps(DEFAULTS)), "motion": motion}
     SpellingParams.from_dict(spelling, str(bundle.manifest_path))  # what we write must load
     bundle.extra["spelling"] = spelling
-    report: dict = {"motion": summary}
+    report: dict = {"motion": summary, "calibration": bundle.extra.get("calibration")}
     if not args.skip_calibration:
         data, sources = landmark_set(DATASETS / "asl-landmarks" / "landmarks.npz", poses)
         logits, labels, groups = out_of_fold_logits(data, bundle.labels, FULL_RECIPE, sources, log=print)

@@ -22,7 +22,7 @@ Per frame with a hand:
      while the hand moves between two letters never commit (the hand is not steady);
    - the same letter commits again ("double") only after a bounce or slide: within
      `bounce_time` seconds the hand's centre moves `bounce_distance` palm sizes away and at
-     least halfway back (a bounce), or twice that distance (a slide), then steadies with the
+     least halfway back (a bounce), or `slide_distance` away (a slide), then steadies with the
      same letter, its shape unchanged (`change_distance`). Slow drift is no bounce.
 4. J and Z: the motion model (`fingerspell.infer.motion`) reads the fingertip trajectory of the
    last `motion_window` seconds; when a motion letter's probability reaches `motion_threshold`
@@ -258,7 +258,7 @@ class Spelling:
 
     def _bounced(self, track: Track) -> bool:
         """A bounce (the hand's centre went `bounce_distance` palm sizes away and came at least
-        halfway back within `bounce_time` s) or a slide (twice that distance, not back)."""
+        halfway back within `bounce_time` s) or a slide (`slide_distance` away, not back)."""
         limit = self.params.bounce_distance * track.palm
         first, excursion = None, 0.0
         since = max(track.t - self.params.bounce_time, self._held_at)  # movement after the commit only
@@ -270,7 +270,7 @@ class Spelling:
         if first is None:
             return False
         net = distance(track.centre[0] - first.centre[0], track.centre[1] - first.centre[1])
-        return (excursion > limit and net < 0.5 * excursion) or net > 2.0 * limit
+        return (excursion > limit and net < 0.5 * excursion) or net > self.params.slide_distance * track.palm
 
     def _motion_commit(self, t: float, index: int, leader: int | None) -> list[Commit]:
         p, model = self.params, self._motion

@@ -22,6 +22,7 @@ export const DEFAULTS = Object.freeze({
   change_distance: 0.12, // palm sizes: a hand shape this different from the held letter's is a new letter
   bounce_distance: 0.5,  // palm sizes the hand moves within bounce_time for a double letter
   bounce_time: 0.4,      // s
+  slide_distance: 1.0,   // palm sizes the hand slides within bounce_time for a double letter
   release: 0.3,          // s without a hand: the hold ends
   space_after: 0.5,      // s without a hand: the word ends
   motion_letters: ["J", "Z"],
@@ -304,7 +305,7 @@ export class Spelling {
   }
 
   _bounced(track) {
-    // A bounce (out bounce_distance palm sizes and at least halfway back) or a slide (twice that).
+    // A bounce (out bounce_distance palm sizes and at least halfway back) or a slide (slide_distance away).
     const limit = this.params.bounce_distance * track.palm;
     let first = null;
     let excursion = 0.0;
@@ -317,7 +318,7 @@ export class Spelling {
     }
     if (first === null) return false;
     const net = dist(track.centre[0] - first.centre[0], track.centre[1] - first.centre[1]);
-    return (excursion > limit && net < 0.5 * excursion) || net > 2.0 * limit;
+    return (excursion > limit && net < 0.5 * excursion) || net > this.params.slide_distance * track.palm;
   }
 
   _motionCommit(t, leader) {
