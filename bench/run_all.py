@@ -18,6 +18,7 @@ BENCHMARKS = {
     "import": ["bench_import.py"],
     "check": ["bench_check.py"],
     "latency": ["bench_latency.py"],
+    "spelling": ["bench_spelling.py"],  # about 1 min (plus 2 min once to find the Massey hands)
     "hands": ["bench_hands.py", "--workers", "2"],
     "train": ["bench_train.py", "--mode", "all"],
     "accuracy": ["-m", "fingerspell", "bench", "accuracy"],
