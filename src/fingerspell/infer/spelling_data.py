@@ -18,9 +18,10 @@ rules: {t, landmarks, handedness, size} (`probs` is added by whoever runs a mode
 """
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -142,7 +143,7 @@ class Stream:
             self._add(chunk[i], letter)
         self.holds.append((first, len(self.frames), letter))
 
-    def pose(self, points: np.ndarray, letter: str, seconds: float, jitter: float = 0.012) -> None:
+    def pose(self, points: np.ndarray, letter: str | None, seconds: float, jitter: float = 0.012) -> None:
         """A real pose (pixel points) held for `seconds` with drift and per-frame jitter (palm sizes)."""
         self._transition(points)
         first = len(self.frames)
@@ -221,11 +222,10 @@ class LandmarkModel:
         import onnxruntime as ort
 
         from fingerspell.export.bundle import Bundle
-        from fingerspell.export.spelling_params import check_calibration
 
         self.bundle = Bundle.load(bundle)
         self.labels = list(self.bundle.labels)
-        self.temperature = check_calibration(self.bundle.extra.get("calibration"), str(self.bundle.manifest_path))
+        self.temperature = self.bundle.temperature
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.log_severity_level = 3
@@ -233,6 +233,8 @@ class LandmarkModel:
         self.input = self.session.get_inputs()[0].name
 
     def probabilities(self, frames: list[dict[str, Any]], temperature: float | None = None) -> list[list[float] | None]:
+        """softmax(logits / T) for each frame with landmarks (None where no hand); T defaults to
+        the bundle's calibration."""
         from fingerspell.hands.features import landmark_features_batch
 
         temp = self.temperature if temperature is None else temperature
@@ -301,7 +303,6 @@ def massey_poses(massey: Path, letters: str, signers: Sequence[str], per_letter:
                          "" if hand is None else hand.handedness, w, h, hand is not None))
     if cache is not None:
         from fingerspell.atomic import write_bytes
-        import io
 
         buffer = io.BytesIO()
         np.savez(buffer, letters=np.array([r[0] for r in rows]), signers=np.array([r[1] for r in rows]),
