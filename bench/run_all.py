@@ -20,6 +20,7 @@ BENCHMARKS = {
     "fuzz": ["bench_fuzz.py"],
     "latency": ["bench_latency.py"],
     "live": ["bench_live.py"],  # the live page in headless Chromium (needs /usr/bin/chromium)
+    "spelling": ["bench_spelling.py"],  # about 1 min (plus 2 min once to find the Massey hands)
     "hands": ["bench_hands.py", "--workers", "2"],
     "train": ["bench_train.py", "--mode", "all"],
     "accuracy": ["-m", "fingerspell", "bench", "accuracy"],

@@ -1,6 +1,7 @@
 """Videos assembled from real Massey photos: held letters, a wobbling hand, double letters,
-a pause between words. The speller's text must be exact, steady segments must not switch,
-and a change of letter must show within 10 frames (1/3 s at 30 fps)."""
+a pause between words, through the Predictor (MediaPipe tracking -> model -> the spelling
+rules of infer/spelling.py). The text must be exact, steady segments must not switch, and a
+change of letter must show within 10 frames (1/3 s at 30 fps)."""
 from __future__ import annotations
 
 import json
@@ -76,7 +77,9 @@ def test_double_letter_with_a_bounce(tmp_path, bundle_dir, letter_photos):
     photo = letter_photos["L"]
     truth = write_clip(clip, [
         Segment("L", photo, 25),
-        Segment("L", photo, 10, path=bounce(8, 90)),  # down 90 px and back in 8 frames
+        # Down 120 px (about 0.8 palm sizes of this hand) and back in 10 frames: the rules
+        # count a bounce from half a palm size, so a tracker's shake is never a double.
+        Segment("L", photo, 12, path=bounce(10, 120)),
         Segment("L", photo, 25),
     ])
     predictions, speller = spell(bundle_dir, clip)
@@ -88,7 +91,9 @@ def test_double_letter_with_a_bounce(tmp_path, bundle_dir, letter_photos):
 def test_double_letter_with_a_slide(tmp_path, bundle_dir, letter_photos):
     clip = tmp_path / "ll_slide.avi"
     photo = letter_photos["L"]
-    write_clip(clip, [Segment("L", photo, 25), Segment("L", photo, 35, path=[(-6.0 * i, 0.0) for i in range(1, 16)])])
+    # 210 px (about 1.3 palm sizes of this hand) to the side in half a second, then still: the
+    # rules count a slide from one palm size within 0.4 s (slower or shorter moves are drift).
+    write_clip(clip, [Segment("L", photo, 25), Segment("L", photo, 35, path=[(-14.0 * i, 0.0) for i in range(1, 16)])])
     _, speller = spell(bundle_dir, clip)
     assert speller.text == "LL"
 
@@ -98,7 +103,7 @@ def test_hello_and_a_pause_between_words(tmp_path, bundle_dir, letter_photos):
     p = letter_photos
     truth = write_clip(clip, [
         Segment("H", p["H"], 20), Segment("E", p["E"], 20), Segment("L", p["L"], 20),
-        Segment("L", p["L"], 10, path=bounce(8, 90)), Segment("L", p["L"], 15), Segment("O", p["O"], 20),
+        Segment("L", p["L"], 12, path=bounce(10, 120)), Segment("L", p["L"], 15), Segment("O", p["O"], 20),
         Segment(None, None, 20),  # hand out of view for 2/3 s: the word ends
         Segment("H", p["H"], 20), Segment("I", p["I"], 20),
     ])
@@ -107,7 +112,7 @@ def test_hello_and_a_pause_between_words(tmp_path, bundle_dir, letter_photos):
     check_segments(predictions, truth)
     # The no-hand state is reported while the hand is away.
     gap = [i for i, letter in enumerate(truth) if letter is None]
-    away = [predictions[i].letter for i in gap[5:]]  # after the smoother's release frames
+    away = [predictions[i].letter for i in gap[10:]]  # after the rules' `release` (0.3 s)
     assert away and all(letter is None for letter in away)
 
 

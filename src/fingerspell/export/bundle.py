@@ -14,6 +14,7 @@ from typing import Any
 
 from fingerspell.atomic import write_json
 from fingerspell.errors import BundleError
+from fingerspell.export.spelling_params import SpellingParams, check_calibration
 
 MANIFEST_NAME = "bundle.json"
 MODEL_NAME = "model.onnx"
@@ -86,6 +87,16 @@ class Bundle:
     def manifest_path(self) -> Path:
         return self.path / MANIFEST_NAME
 
+    @property
+    def spelling(self) -> SpellingParams:
+        """The spelling rules' parameters ("spelling"; defaults where absent)."""
+        return SpellingParams.from_dict(self.extra.get("spelling"), str(self.manifest_path))
+
+    @property
+    def temperature(self) -> float:
+        """The calibration temperature: probabilities are softmax(logits / T) (1 where absent)."""
+        return check_calibration(self.extra.get("calibration"), str(self.manifest_path))
+
     def manifest(self) -> dict[str, Any]:
         """The manifest as written to bundle.json."""
         data: dict[str, Any] = {
@@ -112,7 +123,8 @@ class Bundle:
 
         Raises BundleError naming the file and the problem: missing folder, missing or
         unparsable bundle.json, missing model.onnx, a model with external data, missing or
-        wrongly typed keys, labels that do not match the shape, an unknown input kind.
+        wrongly typed keys, labels that do not match the shape, an unknown input kind, a
+        malformed "spelling" or "calibration" object.
         """
         path = Path(path).expanduser()
         if path.is_file() and path.name in (MANIFEST_NAME, MODEL_NAME):
@@ -228,6 +240,10 @@ class Bundle:
         benchmarks = data.get("benchmarks", {})
         if not isinstance(benchmarks, dict):
             raise BundleError(f"{where}: 'benchmarks' must be an object")
+        # Optional keys of the spelling rules and the calibration: checked here so a malformed
+        # one fails at load, not mid-stream (absent = defaults / T = 1).
+        SpellingParams.from_dict(data.get("spelling"), str(where))
+        check_calibration(data.get("calibration"), str(where))
         known = {"name", "version", "created", "labels", "input", "hands", "normalisation", "benchmarks"}
         return cls(
             path=path,

@@ -25,9 +25,8 @@ import numpy as np
 from fingerspell.errors import BundleError, FingerspellError
 from fingerspell.export.bundle import Bundle, check_model_matches
 from fingerspell.hand_skeleton import HAND_CONNECTIONS
-from fingerspell.infer.smoothing import LetterSmoother
 from fingerspell.infer.sources import Frame, Source, load_image_frame, open_source
-from fingerspell.infer.speller import Commit, Speller
+from fingerspell.infer.spelling import Commit
 
 STAGES = ("decode", "hands", "features", "model", "smoothing", "total")
 # Margin around the detected hand box for image bundles that crop the hand, as a fraction of
@@ -40,8 +39,8 @@ class Prediction:
     """What the predictor says about one image or video frame.
 
     letter: the answer: for still images the top-1 class when a hand was found and its
-        probability reaches `conf`; for video / camera the smoothed, stable letter (None =
-        no hand, or nothing stable yet).
+        probability reaches `conf`; for video / camera the stable letter of the spelling
+        rules (`spelling.Spelling`; None = no hand, or nothing committed yet).
     raw_letter: the per-frame top-1 above `conf` before smoothing (same as `letter` for images).
     confidence: probability of `letter` (averaged for video), 0 when letter is None.
     top5: [(class, probability), ...] of this frame, best first.
@@ -182,7 +181,8 @@ class Predictor:
         "video" to force one hand-detector mode for every source.
     threads: onnxruntime intra-op threads (default 1: the models are small; a second thread
         only adds synchronisation, and MediaPipe runs on the other core).
-    smoother / speller: keyword settings for `LetterSmoother` / `Speller` on streams.
+    spelling: overrides of the bundle's spelling parameters for streams (`Spelling`; the
+        letter threshold is `conf` unless given here).
     model_complexity / robust: override the bundle's hand-detector settings for every mode
         (0 = MediaPipe's lite hand model, about twice as fast in tracking mode, a little less
         accurate). Without an override, video uses the bundle's `tracking_model_complexity`
@@ -207,8 +207,7 @@ class Predictor:
         classes: Sequence[str] | None = None,
         mode: str = "auto",
         threads: int | None = None,
-        smoother: dict[str, Any] | None = None,
-        speller: dict[str, Any] | None = None,
+        spelling: dict[str, Any] | None = None,
         model_complexity: int | None = None,
         robust: bool | None = None,
         test_views: bool = True,
@@ -229,8 +228,8 @@ class Predictor:
         self.conf = float(conf)
         self.mode = mode
         self.threads = threads or 1
-        self.smoother_options = dict(smoother or {})
-        self.speller_options = dict(speller or {})
+        self.spelling_options = dict(spelling or {})
+        self.temperature = self.bundle.temperature  # calibration: softmax(logits / T)
         hands = self.bundle.hands
         self.model_complexity = hands.model_complexity if model_complexity is None else model_complexity
         # Tracking may use its own (usually lighter) hand model when the bundle says so.
@@ -353,9 +352,10 @@ class Predictor:
         return self._session.run(None, {self._input_name: batch})[0]
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        """Softmax (unless the model outputs probabilities already) with the class filter applied."""
+        """Calibrated softmax(logits / T) (unless the model outputs probabilities already) with
+        the class filter applied."""
         values = np.asarray(logits, dtype=np.float64).reshape(-1)
-        probs = values if _is_probabilities(values) else _softmax(values)
+        probs = values if _is_probabilities(values) else _softmax(values / self.temperature)
         if self._mask is not None:
             probs = np.where(self._mask, probs, 0.0)
             total = probs.sum()
@@ -507,29 +507,9 @@ class Predictor:
             yield self.predict_frame(frame, mode=mode, keep_image=keep_image)
 
     def _predict_stream(self, src: Source, keep_image: bool, limit: int | None) -> Iterator[Prediction]:
-        mode = "image" if self.mode == "image" else "video"
-        fps = src.fps or 30.0
-        self.reset_stream()
-        smoother = LetterSmoother(self.labels, **{"enter": self.conf, **self.smoother_options})
-        # A word ends after half a second without a hand, whatever the frame rate.
-        speller = Speller(**{"space_after": max(3, round(0.5 * fps)), **self.speller_options})
-        # Kept on the predictor so a caller that stops early (live view, --limit) can read the text.
-        self.last_speller, self.last_smoother, self.last_fps = speller, smoother, fps
-        for frame in src:
-            if limit and frame.index >= limit:
-                break
-            prediction = self.predict_frame(frame, mode=mode, keep_image=keep_image, views=False)
-            t = time.perf_counter()
-            state = smoother.update(prediction.probabilities)
-            commits = speller.update(state, prediction.hand_box, frame.index, frame.timestamp)
-            prediction.letter = state.letter
-            prediction.confidence = state.confidence
-            prediction.text = speller.text
-            prediction.commits = commits
-            smoothing_ms = (time.perf_counter() - t) * 1000
-            prediction.timings["smoothing"] = smoothing_ms
-            prediction.timings["total"] += smoothing_ms
-            yield prediction
+        from fingerspell.infer.spelling_stream import spell_stream
+
+        yield from spell_stream(self, src, keep_image, limit)
 
     def _predict_parallel(self, paths: list[Path], workers: int, keep_image: bool) -> Iterator[Prediction]:
         import multiprocessing as mp

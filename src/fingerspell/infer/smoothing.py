@@ -1,5 +1,9 @@
 """Temporal smoothing: turn per-frame letter probabilities into a stable letter (no flicker).
 
+The rules before issue 13: streams now go through `fingerspell.infer.spelling.Spelling` (time-based,
+shared with the browser); `LetterSmoother` is kept as bench/bench_spelling.py's baseline and
+`count_switches` / `switches_per_second` measure steadiness.
+
 A per-frame classifier flickers with the slightest movement (DebuggerCafe's webcam demo says
 so). `LetterSmoother` keeps an exponential moving average of the probabilities and changes its
 output only with hysteresis: a new letter must lead the average, clear `enter` and stay the

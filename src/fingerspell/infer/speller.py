@@ -1,4 +1,7 @@
-"""Spelling: turn the smoothed letter stream of a video or camera into text.
+"""The spelling rules before issue 13 (frame counts, hand-box bounces), kept as the baseline
+that bench/bench_spelling.py compares `fingerspell.infer.spelling.Spelling` against.
+
+Spelling: turn the smoothed letter stream of a video or camera into text.
 
 Rules (ASL fingerspelling conventions, made measurable):
 - a letter that becomes stable commits once, however long it is held;
@@ -17,33 +20,19 @@ Every commit carries its frame index and time.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from fingerspell.infer.smoothing import SmootherState
+from fingerspell.infer.spelling import Commit
 
 SPACE_CLASS = "space"
 DELETE_CLASS = "del"
 # Letters whose sign is itself a movement (J: the pinky draws a J; Z: the index draws a Z):
 # their motion is no bounce, so they double only by being let go and signed again.
 MOTION_LETTERS = frozenset({"J", "Z"})
-
-
-@dataclass
-class Commit:
-    """One edit of the text: a letter (`kind` "letter" or "double"), a space, or a deletion."""
-
-    letter: str  # the character added ("" for a deletion)
-    kind: str  # "letter" | "double" | "space" | "del"
-    frame: int
-    time: float | None  # seconds from the start of the stream
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["time"] = None if self.time is None else round(float(self.time), 4)
-        return data
 
 
 @dataclass
