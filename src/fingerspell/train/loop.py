@@ -118,6 +118,17 @@ def resolve_splits(ds: Dataset, cfg: TrainConfig) -> Splits:
     return Splits(train, val, notes)
 
 
+def training_hand_settings(ds: Dataset, spec: Any, train: list[Sample]) -> dict[str, Any] | None:
+    """The hand-detector settings the training landmarks were extracted with (recorded in
+    config.json as "hands", so `export` can give the bundle's predictor the same detector);
+    None for image models and for landmarks imported with their dataset."""
+    if spec.input_kind not in ("landmarks", "fused"):
+        return None
+    from fingerspell.hands.extract import extraction_settings
+
+    return extraction_settings(ds, [s.id for s in train])
+
+
 # ---- pieces --------------------------------------------------------------------------------------
 
 
@@ -351,13 +362,17 @@ def _fit(run_dir: Path, ds: Dataset, model_name: str, spec: Any, cfg: TrainConfi
     labels = ds.classes
     model_args: dict[str, Any] = {}
     if resume_from is None and ctx.is_main:
-        atomic.write_json(run_dir / "config.json", {
+        run_config = {
             "name": run_dir.name, "data": ds.name, "model": model_name, "labels": labels,
             "spec": spec.to_dict(), "model_args": model_args, "config": cfg.to_dict(), "splits": splits.describe(),
             "world_size": ctx.world_size, "device": device, "amp": str(amp_dtype).replace("torch.", "") if amp_dtype else "off",
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "torch": torch.__version__, "threads": torch.get_num_threads(),
-        })
+        }
+        hands = training_hand_settings(ds, spec, splits.train)
+        if hands is not None:
+            run_config["hands"] = hands
+        atomic.write_json(run_dir / "config.json", run_config)
     if resume_from is None:
         log(f"run {run_dir.name}: {model_name} on {ds.name} ({len(labels)} classes), {cfg.epochs} epochs, "
             f"device {device}{' x' + str(ctx.world_size) if ctx.enabled else ''}, amp {'on' if amp_dtype else 'off'}")
