@@ -69,7 +69,7 @@ def load_run_model(run: str | Path | Any, which: str = "best") -> tuple[Any, Any
 
 def preview_augmentations(data: str, config: str | Path | None = None, out: str | Path = "augment-preview.png", **kwargs: Any) -> Path:
     """Write a grid PNG of originals and augmented copies."""
-    from fingerspell.train.augment import preview_augmentations as _preview
+    from fingerspell.train.preview import preview_augmentations as _preview
 
     return _preview(data, config, out, **kwargs)
 

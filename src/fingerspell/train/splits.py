@@ -2,6 +2,7 @@
 carved from train in memory when it has none."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,3 +76,10 @@ def resolve_splits(ds: Dataset, cfg: TrainConfig) -> Splits:
     if not val:
         raise TrainingError(f"dataset {ds.name!r}: no validation samples (too few samples per class to carve a val split)")
     return Splits(train, val, notes)
+
+
+def select_samples(dataset: Dataset, split: str | Sequence[Sample] | None) -> list[Sample]:
+    """The samples of a split name, all samples for None, or the given list as is."""
+    if split is None or isinstance(split, str):
+        return list(dataset.samples(split=split))
+    return list(split)
