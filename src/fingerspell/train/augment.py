@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from fingerspell.train.config import AugmentConfig, TrainConfig
+from fingerspell.train.config import AugmentConfig
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 

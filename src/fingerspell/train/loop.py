@@ -22,7 +22,7 @@ from fingerspell.train.optim import build_optimizer, build_scheduler, class_weig
 from fingerspell.train.run import Run, create_run_dir
 from fingerspell.train.run_log import RunLog, plot_curves
 from fingerspell.train.splits import Splits, resolve_splits
-from fingerspell.train.trainer import Trainer, is_better, selection_key, training_hand_settings
+from fingerspell.train.trainer import Trainer, training_hand_settings
 
 # Names callers import from here; each lives in the module of its job.
 __all__ = [
