@@ -218,7 +218,7 @@ def main() -> None:
     import torch
 
     from fingerspell.atomic import write_json
-    from fingerspell.evaluate.protocols import BenchSettings, default_data_root, prepare_datasets
+    from fingerspell.evaluate.accuracy_bench import BenchSettings, default_data_root, prepare_datasets
 
     torch.set_num_threads(args.threads)
     started = time.perf_counter()

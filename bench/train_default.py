@@ -6,7 +6,7 @@
 What it does:
 1. imports the shared landmark sources into FINGERSPELL_HOME if missing (massey, asl-letters,
    asl-alphabet, asl-landmarks) and extracts their hand landmarks (cached in each index);
-2. trains `landmark-mlp` with the protocols' recipe (`fingerspell.evaluate.protocols.FULL_RECIPE`,
+2. trains `landmark-mlp` with the protocols' recipe (`fingerspell.evaluate.landmark_fit.FULL_RECIPE`,
    the one `fingerspell bench accuracy` measures on unseen signers) on ALL of it: letters A-Z,
    J and Z as the static poses the data shows; digits, `del`, `space` and `nothing` left out
    (Massey's digits look like letters - 2 is V, 6 is W - and `nothing` is the predictor's
@@ -67,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
-    from fingerspell.evaluate.protocols import (
-        FULL_RECIPE, LETTERS, BenchSettings, LandmarkSet, default_data_root, fit_landmark_model, prepare_datasets,
-        score_set,
-    )
+    from fingerspell.evaluate.accuracy_bench import BenchSettings, default_data_root, prepare_datasets
+    from fingerspell.evaluate.landmark_fit import FULL_RECIPE, fit_landmark_model
+    from fingerspell.evaluate.landmark_sets import LETTERS, LandmarkSet
+    from fingerspell.evaluate.scoring import score_set
 
     torch.set_num_threads(1)
     recipe = replace(FULL_RECIPE, seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
@@ -102,7 +102,8 @@ def write_bundle(model, out: Path, recipe, example_features, training: dict, ben
     import onnxruntime as ort
     import torch
 
-    from fingerspell.evaluate.protocols import LETTERS, TEST_VIEWS
+    from fingerspell.evaluate.landmark_sets import LETTERS
+    from fingerspell.evaluate.views import TEST_VIEWS
     from fingerspell.export.bundle import Bundle, HandSettings, InputSpec
     from fingerspell.hands.extract import DEFAULT_DETECTOR_SETTINGS
     from fingerspell.hands.features import FEATURE_SIZE, FEATURES_VERSION

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from fingerspell.train.checkpoint import load_run_model
-from fingerspell.train.ddp import spawn_train
+from fingerspell.train.spawn import spawn_train
 
 
 def test_two_process_gloo_run_completes(mnist_tiny):

@@ -67,7 +67,7 @@ def test_dataloader_workers_give_the_same_run_as_the_main_process(mnist_tiny):
 
 
 def test_best_checkpoint_ties_on_val_accuracy_go_to_the_lower_val_loss():
-    from fingerspell.train.loop import _better, _selection_key
+    from fingerspell.train.trainer import is_better as _better, selection_key as _selection_key
 
     first = _selection_key({"val_acc": 1.0, "val_loss": 0.30}, "val_acc")
     later = _selection_key({"val_acc": 1.0, "val_loss": 0.10}, "val_acc")

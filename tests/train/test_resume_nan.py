@@ -10,7 +10,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from fingerspell.errors import TrainingError
+from fingerspell.errors import ConfigError, TrainingError
+from fingerspell.train.crash_hooks import INF_LOSS_AT_BATCH, KILL_AFTER_BATCHES
 from fingerspell.train.loop import resume, train
 
 ARGS = {"epochs": 3, "batch_size": 32, "threads": 1, "seed": 3, "progress": False,
@@ -24,9 +25,10 @@ def _weights(path):
 def test_resume_after_a_kill_gives_the_same_weights_as_an_uninterrupted_run(mnist_tiny, fs_home):
     reference = train(mnist_tiny, "letters-cnn", **ARGS)
     # The same run in a separate process, SIGKILLed in the middle of epoch 2 (8 batches an epoch).
-    overrides = [f"{k}={v}" for k, v in ARGS.items()] + ["debug_kill_after_batches=12"]
+    overrides = [f"{k}={v}" for k, v in ARGS.items()]
     proc = subprocess.run([sys.executable, "-m", "fingerspell", "train", "--data", mnist_tiny, "--model", "letters-cnn", *overrides],
-                          capture_output=True, text=True, timeout=180, env={**os.environ, "FINGERSPELL_HOME": str(fs_home)})
+                          capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "FINGERSPELL_HOME": str(fs_home), KILL_AFTER_BATCHES: "12"})
     assert proc.returncode == -9, proc.stderr
     killed = fs_home / "runs" / (reference.name + "-2")
     assert json.loads((killed / "last.json").read_text())["epoch"] == 1  # epoch 2 was lost mid-way
@@ -48,9 +50,10 @@ def test_resume_of_a_finished_run_changes_nothing(mnist_tiny):
     assert (run.path / "last.safetensors").read_bytes() == before
 
 
-def test_infinite_loss_stops_training_and_keeps_the_last_good_checkpoint(mnist_tiny, fs_home):
+def test_infinite_loss_stops_training_and_keeps_the_last_good_checkpoint(mnist_tiny, fs_home, monkeypatch):
+    monkeypatch.setenv(INF_LOSS_AT_BATCH, "11")
     with pytest.raises(TrainingError) as err:
-        train(mnist_tiny, "letters-cnn", epochs=3, batch_size=32, progress=False, debug_inf_loss_at_batch=11)
+        train(mnist_tiny, "letters-cnn", epochs=3, batch_size=32, progress=False)
     message = str(err.value)
     assert "loss became inf at epoch 2, batch 3" in message
     assert "last good checkpoint (end of epoch 1) is kept" in message
@@ -64,3 +67,12 @@ def test_infinite_loss_stops_training_and_keeps_the_last_good_checkpoint(mnist_t
 def test_a_huge_learning_rate_is_reported_not_crashed_on(mnist_tiny):
     with pytest.raises(TrainingError, match=r"loss became (nan|inf) at epoch 1.*no checkpoint was written yet.*Lower lr"):
         train(mnist_tiny, "digitalocean-cnn", epochs=2, lr=1e30, optimizer="sgd", schedule="none", progress=False)
+
+
+def test_crash_hooks_are_not_user_settings(mnist_tiny, monkeypatch):
+    # The tests' crash simulators live in the environment, not in the config a user writes.
+    with pytest.raises(ConfigError, match="unknown key 'debug_kill_after_batches'"):
+        train(mnist_tiny, "letters-cnn", epochs=1, progress=False, debug_kill_after_batches=1)
+    monkeypatch.setenv(KILL_AFTER_BATCHES, "soon")
+    with pytest.raises(ConfigError, match=KILL_AFTER_BATCHES):
+        train(mnist_tiny, "letters-cnn", epochs=1, progress=False)

@@ -7,14 +7,21 @@ The library raises narrow `FingerspellError`s; here they become one `error: ...`
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
+from types import ModuleType
 
 from fingerspell.errors import FingerspellError
 
-# Modules under fingerspell.cli that add commands, in the order `--help` lists them.
-COMMAND_MODULES = ["serve", "data", "models", "augment", "train", "evaluate", "export", "predict", "live", "bench"]
+
+def command_modules() -> list[ModuleType]:
+    """The modules under fingerspell.cli that add commands, in the order `--help` lists them.
+    Imported by name (not from a list of strings), so a renamed module fails loudly."""
+    from fingerspell.cli import (
+        augment, bench, data, evaluate, export, live, models, predict, serve, train,
+    )
+
+    return [serve, data, models, augment, train, evaluate, export, predict, live, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,13 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"fingerspell.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"fingerspell.cli.{name}":
-                continue  # command group not built yet
-            raise
+    for module in command_modules():
         module.register(subparsers)
     return parser
 

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_preview(args: argparse.Namespace) -> int:
-    from fingerspell.train.augment import preview_augmentations
+    from fingerspell.train.preview import preview_augmentations
 
     path = preview_augmentations(args.data, args.config, args.out, model=args.model, samples=args.samples,
                                  copies=args.copies, overrides=args.overrides)

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _accuracy(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from fingerspell.evaluate.protocols import BenchSettings, default_data_root, run_accuracy_bench
+    from fingerspell.evaluate.accuracy_bench import BenchSettings, default_data_root, run_accuracy_bench
 
     out = args.out or Path("bench") / "results" / ("quick" if args.quick else "")
     settings = BenchSettings(data_root=args.data_root or default_data_root(), out=out, quick=args.quick,

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
         overrides = parse_overrides(args.overrides)
         if args.nproc > 1:
-            from fingerspell.train.ddp import spawn_train
+            from fingerspell.train.spawn import spawn_train
 
             result = spawn_train(args.nproc, args.data, args.model, args.config, **overrides)
         else:

@@ -1,13 +1,11 @@
-"""Evaluation: `evaluate(run, data, split="test", out=None) -> Report`.
+"""Evaluation: `evaluate(run, data, split="test", out=None) -> Report` (`report.py`; the
+top-level API calls it `fingerspell.evaluate_model`), and the accuracy protocols of
+`fingerspell bench accuracy` (`protocols.py` and the modules it names).
 
-The package is callable, `fingerspell.evaluate(...)` == `fingerspell.evaluate.evaluate(...)`,
-for the same reason as `fingerspell.train` (the API function and this subpackage share a
-name). torch loads only when an evaluation runs.
+torch loads only when an evaluation runs.
 """
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any
 
 __all__ = ["Report", "evaluate"]
@@ -19,13 +17,3 @@ def __getattr__(name: str) -> Any:
 
         return getattr(report, name)
     raise AttributeError(f"module 'fingerspell.evaluate' has no attribute {name!r}")
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from fingerspell.api import evaluate
-
-        return evaluate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

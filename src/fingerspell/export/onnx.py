@@ -27,6 +27,7 @@ from fingerspell import __version__
 from fingerspell.atomic import write_bytes
 from fingerspell.errors import ExportError
 from fingerspell.export.bundle import MODEL_NAME, Bundle, HandSettings, InputSpec
+from fingerspell.export.hand_settings import hand_settings_for_run
 
 MAX_ABS_DIFF = 1e-4
 OPSET = 17
@@ -310,7 +311,7 @@ def export_run(
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         labels=list(info.labels),
         input=input_spec,
-        hands=DEFAULT_HANDS,
+        hands=hand_settings_for_run(info.path, DEFAULT_HANDS) if kind == "landmarks" else DEFAULT_HANDS,
         normalisation=normalisation,
         benchmarks=benchmarks,
         extra={

@@ -24,6 +24,9 @@ built from the previous fit (tighter and better aligned than the palm detector's
 The same mechanism finds hands in images too small for the palm detector (Sign-MNIST's 28x28
 crops): the `whole` attempt shows the tracking graph a packaged reference hand first, so the
 landmark model looks at a box covering the whole image (see SMALL_ATTEMPTS).
+
+The attempts and their chains are in `hands/attempts.py`, the image preparation (grey tint,
+gamma, contrast, the reference hand) in `hands/image_prep.py`; this module runs them.
 """
 from __future__ import annotations
 
@@ -37,75 +40,19 @@ import cv2
 import numpy as np
 
 from fingerspell.errors import FingerspellError
+from fingerspell.hands.attempts import (
+    DEFAULT_ATTEMPTS, FAST_ATTEMPTS, LOW_CONFIDENCE, SMALL_ATTEMPTS, SMALL_SIDE, VERY_LOW_CONFIDENCE, WHOLE_SIDE, Attempt,
+    parse_attempt, view_transform, warp_view,
+)
+from fingerspell.hands.image_prep import BLANK, as_rgb, clahe, gamma_table, is_grey, prior_hand, tint_grey
 
-# Attempts in image mode, tried in this order until one finds a plausible hand. Names are
-# parsed by `_parse_attempt`: padN = border of N% of the longer side on each side, low/vlow =
-# palm threshold 0.2/0.05, lite = the complexity-0 models (another palm detector with other
-# misses), bright/bright3 = gamma 0.5/0.33, clahe = local contrast, flip = mirrored copy,
-# hint = crop around a known hand box, rotN/rotmN = rotated by +-N degrees, half = half size.
-# Chosen greedily by bench/bench_hands.py on the shared datasets' misses (see the README):
-# tier 1 was picked on a 100-image sample of plain misses per dataset and rescues most;
-# tiers 2-3 on what tier 1 left. A split-half check says the choice carries over to images
-# it was not chosen on: attempts picked on one half of tier 1's leftovers rescued 50 of the
-# other half's 95, where every candidate together could rescue 54.
-FAST_ATTEMPTS: tuple[str, ...] = (
-    "plain",
-    "pad50-low",              # the hand fills the frame (Massey: 718 of 729 misses)
-    "lite-bright-pad50-low",  # backlit, dark hands (asl-alphabet)
-    "pad50-vlow",
-    "hint-pad100-low",        # crop around the dataset's hand box (asl-letters)
-    "pad100-low",
-    "bright-flip-pad50-low",
-    "lite-pad50-low",
-)
-DEFAULT_ATTEMPTS: tuple[str, ...] = FAST_ATTEMPTS + (
-    "bright-low", "lite-low", "clahe-low", "flip-low",
-    # tier 2
-    "lite-bright-pad100-low", "bright-pad100-low", "clahe-pad50-vlow", "bright3-pad50-low",
-    "lite-bright-flip-pad50-vlow", "lite-hint-pad100-vlow", "pad100-vlow", "lite-flip-pad50-low",
-    "lite-bright3-pad50-low", "lite-rotm20-pad50-low", "hint-pad100-vlow", "lite-bright-pad50-vlow",
-    "lite-half-low", "lite-pad100-low", "lite-pad25-vlow",
-    # tier 3
-    "bright-pad150-low", "lite-bright-pad150-low", "lite-bright-flip-pad100-low", "lite-bright-pad200-low",
-    "lite-bright-pad100-vlow", "lite-pad150-low", "bright-pad100-vlow", "bright3-pad100-low",
-    "clahe-flip-pad50-vlow", "lite-bright-rotm20-pad100-low",
-)
-# Images whose shorter side is below SMALL_SIDE (Sign-MNIST's 28x28 grey crops) get their own
-# chain. At that size only the lite palm detector at a very low threshold fires at all, on an
-# upscaled copy with a border (measured on 150 Sign-MNIST test images; see the README), and
-# it finds 83% of the hands. An image that small is a crop of one hand, so the `whole`
-# attempts skip the palm detector altogether: MediaPipe's landmark model is asked to fit the
-# hand in a box covering the image (see `_whole_view`). The box keeps the reference hand's
-# orientation, so a hand turned another way is fitted better in a rotated or mirrored view:
-# the rotated/mirrored attempts after plain `whole` were picked greedily among 0/+-30/+-60
-# degrees, mirrored or not, on the 41 hands the older chain missed in 3,000 Sign-MNIST *train*
-# rows (35 rescued). The `whole` attempts come FIRST: on 1,200 other train rows where both
-# kinds find the hand, the default model reads the letter right on 57% of the `whole`
-# landmarks and 40% of the palm detector's. The palm attempts follow for the rest; the chain
-# finds a hand in 99.93% of the 7,172 test rows (the found rate does not depend on the order).
-# `lite-clahe-up-vlow` was dropped from the palm attempts: the whole attempts find the same
-# hands (998 of 1,000 train rows either way) and it was the attempt most often claiming a hand
-# in 28x28 crops of rooms without one (36 of 500; `bench_hands.py --datasets tiny-nothing`).
-SMALL_SIDE = 64
-SMALL_ATTEMPTS: tuple[str, ...] = (
-    "whole", "flip-rot30-whole", "flip-rotm60-whole", "rotm30-whole", "flip-rot60-whole", "flip-rotm30-whole",
-    "lite-pad25-vlow", "lite-up-pad50-vlow", "lite-vlow", "lite-flip-up-vlow", "up-pad25-vlow",
-    "lite-bright-up-vlow", "lite-up-pad25-vlow",
-)
-# `whole` attempts: the view is a square of this side, and the box comes from a reference hand
-# (PRIOR_HAND, a 28x28 Sign-MNIST *train* image, CC0) shown to the tracking graph just before:
-# MediaPipe's legacy API takes no box, but in tracking mode it fits the next frame's landmarks
-# in the box built from the previous frame's hand. The reference was picked among 8 train
-# images for the most rescues on 1,200 other train rows (190 of 208 palm-detector misses).
-WHOLE_SIDE = 256
-PRIOR_HAND = "prior_hand.png"
-# Grey photos are mapped linearly from the dark to the light colour (RGB) before detection:
-# a warm skin-tone ramp with a lifted black level. Picked among five ramps on asl-letters'
-# greyscale copies (plain attempt found 46/183 hands untinted, 93 with this ramp).
-GREY_TINT_DARK = (30, 10, 0)
-GREY_TINT_LIGHT = (255, 200, 170)
-# Mean |R-G| + |G-B| (0-255) below which a photo counts as grey (JPEG leaves a little colour noise).
-GREY_TOLERANCE = 3.0
+# The attempt chains and image helpers live in attempts.py and image_prep.py; these names are
+# imported from here by the tests and bench scripts.
+__all__ = [
+    "DEFAULT_ATTEMPTS", "FAST_ATTEMPTS", "REFINE_STEPS", "SMALL_ATTEMPTS", "SMALL_SIDE", "WHOLE_SIDE", "ZOOM",
+    "Hand", "HandDetector", "is_grey", "tint_grey",
+]
+
 # Extra passes through the tracking graph after an image-mode attempt found a hand
 # (asl-letters grouped, single view, plain+pad50 chain: 0 -> 86.4%, 1 -> 88.4%, 2 -> 88.6%).
 REFINE_STEPS = 2
@@ -120,17 +67,8 @@ REFINE_STEPS = 2
 ZOOM = 3.0
 ZOOM_MAX_FRACTION = 0.6
 
-# Palm-detector thresholds of the `-low` / `-vlow` attempts. A palm found this way still
-# needs MediaPipe's landmark model to see a hand in its box (hand presence above
-# min_tracking_confidence, 0.5, which MediaPipe applies in still-image mode too), and
-# `_plausible` below rejects answers outside the image or away from a hint box.
-LOW_CONFIDENCE = 0.2
-VERY_LOW_CONFIDENCE = 0.05
 # Smallest short/long side ratio of the landmarks' box accepted as a hand (see _plausible).
 MIN_BOX_ASPECT = 0.2
-# An image whose shorter side is below this is upscaled before any attempt: the palm
-# detector's input is 192x192 and it cannot see a hand a few dozen pixels wide.
-MIN_SIDE = 192
 
 
 @dataclass
@@ -169,85 +107,6 @@ class Hand:
             "method": self.method,
         }
 
-
-@dataclass(frozen=True)
-class _Attempt:
-    """One way of showing the image to MediaPipe, parsed from a name like `flip-pad50-low`."""
-
-    name: str
-    pad: float = 0.0            # border on each side, as a fraction of the longer side
-    border: str = "black"       # black | mean | replicate
-    flip: bool = False
-    low: bool = False           # use the low-confidence palm detector
-    very_low: bool = False      # an even lower palm threshold (the landmark model still has to agree)
-    lite: bool = False          # the lite (complexity 0) models: another palm detector, other misses
-    bright: float = 1.0         # gamma < 1 lifts shadows: backlit, under-exposed hands
-    up: bool = False            # upscale the image so its shorter side is at least 384 px
-    scale: float = 1.0          # extra scale factor (e.g. 0.5 for a half-size attempt)
-    rotate: float = 0.0         # degrees, counter-clockwise
-    hint: bool = False          # crop around the hint box
-    clahe: bool = False         # local contrast equalisation for dark or flat images
-    whole: bool = False         # no palm detection: landmarks fitted in a box covering the image
-
-
-def _parse_attempt(name: str) -> _Attempt:
-    """`plain`, `hint`, `pad50`, `pad25-mean`, `flip-pad50-low`, `rot15-pad50`, `half`, ..."""
-    kwargs: dict[str, Any] = {}
-    for part in name.split("-"):
-        if part == "plain":
-            continue
-        if part == "hint":
-            kwargs["hint"] = True
-        elif part.startswith("pad") and part[3:].isdigit():
-            kwargs["pad"] = int(part[3:]) / 100.0
-        elif part in ("mean", "replicate", "black"):
-            kwargs["border"] = part
-        elif part == "flip":
-            kwargs["flip"] = True
-        elif part == "low":
-            kwargs["low"] = True
-        elif part == "vlow":
-            kwargs["very_low"] = True
-        elif part == "lite":
-            kwargs["lite"] = True
-        elif part == "bright":
-            kwargs["bright"] = 0.5
-        elif part == "bright3":
-            kwargs["bright"] = 0.33
-        elif part == "up":
-            kwargs["up"] = True
-        elif part == "half":
-            kwargs["scale"] = 0.5
-        elif part == "clahe":
-            kwargs["clahe"] = True
-        elif part == "whole":
-            kwargs["whole"] = True
-        elif part.startswith("rot") and part[3:].lstrip("m").isdigit():
-            degrees = int(part[3:].lstrip("m"))
-            kwargs["rotate"] = -degrees if part[3:].startswith("m") else degrees
-        else:
-            raise FingerspellError(f"unknown hand-detection attempt {name!r} (part {part!r})")
-    return _Attempt(name=name, **kwargs)
-
-
-def _as_rgb(image: np.ndarray) -> np.ndarray:
-    """HxW grey, HxWx1, HxWx3 RGB or HxWx4 RGBA uint8 -> contiguous HxWx3 RGB uint8."""
-    if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or image.size == 0:
-        raise FingerspellError(f"expected an HxW or HxWxC image array, got {getattr(image, 'shape', type(image))}")
-    if image.dtype != np.uint8:
-        if np.issubdtype(image.dtype, np.floating) and image.max(initial=0) <= 1.0:
-            image = image * 255.0
-        image = np.clip(image, 0, 255).astype(np.uint8)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    channels = image.shape[2]
-    if channels == 1:
-        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2RGB)
-    if channels == 4:
-        return np.ascontiguousarray(image[:, :, :3])
-    if channels != 3:
-        raise FingerspellError(f"expected 1, 3 or 4 colour channels, got {channels}")
-    return np.ascontiguousarray(image)
 
 
 def _box_of(points_px: np.ndarray, width: int, height: int) -> tuple[float, float, float, float]:
@@ -301,9 +160,9 @@ class HandDetector:
         self.min_tracking_confidence = float(min_tracking_confidence)
         self.robust = robust
         names = tuple(attempts) if attempts is not None else (DEFAULT_ATTEMPTS if robust else ("plain",))
-        self.attempts = [_parse_attempt(n) for n in names]
+        self.attempts = [parse_attempt(n) for n in names]
         # Custom attempts apply to every size; the default robust chain has a small-image branch.
-        self.small_attempts = [_parse_attempt(n) for n in SMALL_ATTEMPTS] if robust and attempts is None else self.attempts
+        self.small_attempts = [parse_attempt(n) for n in SMALL_ATTEMPTS] if robust and attempts is None else self.attempts
         self.video_retry_every = max(1, int(video_retry_every))
         if not 0 <= int(refine_steps) <= 5:
             raise FingerspellError(f"refine_steps must be 0-5, got {refine_steps!r}")
@@ -354,7 +213,7 @@ class HandDetector:
         except Exception:
             pass
 
-    def _solution(self, static: bool, attempt: _Attempt) -> Any:
+    def _solution(self, static: bool, attempt: Attempt) -> Any:
         if self._closed:
             raise FingerspellError("this HandDetector is closed")
         confidence = self.min_detection_confidence
@@ -386,7 +245,7 @@ class HandDetector:
 
         Raises FingerspellError for an array that is not an image or a closed detector.
         """
-        rgb = _as_rgb(image)
+        rgb = as_rgb(image)
         hint = None if hint_box is None else tuple(float(v) for v in list(hint_box)[:4])
         if self.mode == "video":
             return self._detect_video(rgb, hint)
@@ -401,7 +260,7 @@ class HandDetector:
                 return self._zoomed(rgb, hand, attempts) or hand
         return None
 
-    def _zoomed(self, rgb: np.ndarray, hand: Hand, attempts: Sequence[_Attempt]) -> Hand | None:
+    def _zoomed(self, rgb: np.ndarray, hand: Hand, attempts: Sequence[Attempt]) -> Hand | None:
         """`hand` found again in a square crop around it (see ZOOM), in the coordinates of
         `rgb`; None when the hand is not small in the image or the crop does not find it there."""
         height, width = rgb.shape[:2]
@@ -430,26 +289,26 @@ class HandDetector:
 
     def _detect_video(self, rgb: np.ndarray, hint: tuple[float, ...] | None) -> Hand | None:
         self._frame += 1
-        hand = self._try(rgb, _Attempt("track"), hint, static=False)
+        hand = self._try(rgb, Attempt("track"), hint, static=False)
         if hand is not None or not self.robust:
             return hand
         # Tracking found nothing: a hand filling the frame or cut by its edge is common on a
         # webcam held close. A padded still-image attempt is ~20 ms, so only every few frames.
         if self._frame % self.video_retry_every == 0:
-            return self._try(rgb, _parse_attempt("pad50"), hint, static=True)
+            return self._try(rgb, parse_attempt("pad50"), hint, static=True)
         return None
 
-    def _try(self, rgb: np.ndarray, attempt: _Attempt, hint: tuple[float, ...] | None, static: bool) -> Hand | None:
+    def _try(self, rgb: np.ndarray, attempt: Attempt, hint: tuple[float, ...] | None, static: bool) -> Hand | None:
         height, width = rgb.shape[:2]
-        matrix, out_size = self._transform(attempt, width, height, hint)
+        matrix, out_size = view_transform(attempt, width, height, hint)
         if matrix is None:
             view = rgb
         else:
-            view = self._warp(rgb, matrix, out_size, attempt.border)
+            view = warp_view(rgb, matrix, out_size, attempt.border)
         if attempt.clahe:
-            view = _clahe(view)
+            view = clahe(view)
         if attempt.bright != 1.0:
-            view = cv2.LUT(view, _gamma_table(attempt.bright))
+            view = cv2.LUT(view, gamma_table(attempt.bright))
         if attempt.whole:
             result = self._whole_view(view, attempt)
         elif static and self.refine_steps and self.mode == "image":
@@ -497,7 +356,7 @@ class HandDetector:
             method=attempt.name,
         )
 
-    def _refined(self, view: np.ndarray, attempt: _Attempt) -> Any:
+    def _refined(self, view: np.ndarray, attempt: Attempt) -> Any:
         """An image-mode attempt through the tracking graph: the first pass detects the palm
         exactly as the still-image graph does; each further pass refits the landmarks inside
         a box built from the previous fit. A black frame afterwards drops the track, so the
@@ -505,7 +364,7 @@ class HandDetector:
         solution = self._solution(False, attempt)
         return self._refit_and_drop(solution, view, _process(solution, view))
 
-    def _whole_view(self, view: np.ndarray, attempt: _Attempt) -> Any:
+    def _whole_view(self, view: np.ndarray, attempt: Attempt) -> Any:
         """Landmarks fitted in a box covering the (square) view, without the palm detector:
         the tracking graph first sees the reference hand, whose box covers its frame, then
         `view` (plus `refine_steps` refits); a black frame afterwards drops the track. An
@@ -513,7 +372,7 @@ class HandDetector:
         is left to drop beforehand: every found hand ends with the black frame, and a frame
         without a hand ends MediaPipe's track by itself."""
         solution = self._solution(False, attempt)
-        prior = _process(solution, _prior_hand(self.tint_grey))
+        prior = _process(solution, prior_hand(self.tint_grey))
         if not prior.multi_hand_landmarks:  # the packaged reference hand is always found
             return prior
         return self._refit_and_drop(solution, view, _process(solution, view))
@@ -530,7 +389,7 @@ class HandDetector:
             if not again.multi_hand_landmarks:
                 break
             result = again
-        _process(solution, _BLANK)
+        _process(solution, BLANK)
         return result
 
     @staticmethod
@@ -558,106 +417,9 @@ class HandDetector:
                 return False
         return True
 
-    @staticmethod
-    def _transform(
-        attempt: _Attempt, width: int, height: int, hint: tuple[float, ...] | None
-    ) -> tuple[np.ndarray | None, tuple[int, int]]:
-        """The affine map (2x3, continuous pixel coordinates) from the original image to the
-        view MediaPipe gets, and the view's size; None for the original image itself."""
-        upscale = max(1.0, MIN_SIDE / min(width, height))
-        if attempt.up:
-            upscale = max(upscale, 384 / min(width, height))
-        scale = upscale * attempt.scale
-        if attempt.whole:  # the whole image, centred in a square of WHOLE_SIDE
-            s = WHOLE_SIDE / max(width, height)
-            matrix = np.array([[s, 0, (WHOLE_SIDE - s * width) / 2], [0, s, (WHOLE_SIDE - s * height) / 2]])
-            size = (WHOLE_SIDE, WHOLE_SIDE)
-        elif attempt.hint and hint is not None:
-            xmin, ymin, xmax, ymax = hint
-            side = max(xmax - xmin, ymax - ymin) * (1.0 + 2.0 * max(attempt.pad, 0.25))
-            side = max(side, 8.0)
-            out = int(round(min(max(side * scale, 256), 640)))
-            s = out / side
-            cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
-            matrix = np.array([[s, 0, out / 2 - s * cx], [0, s, out / 2 - s * cy]], dtype=np.float64)
-            size = (out, out)
-        else:
-            longer = max(width, height)
-            out_w = int(round((width + 2 * attempt.pad * longer) * scale))
-            out_h = int(round((height + 2 * attempt.pad * longer) * scale))
-            tx, ty = attempt.pad * longer * scale, attempt.pad * longer * scale
-            matrix = np.array([[scale, 0, tx], [0, scale, ty]], dtype=np.float64)
-            size = (out_w, out_h)
-        if attempt.flip:
-            matrix = np.array([[-1, 0, size[0]], [0, 1, 0]], dtype=np.float64) @ np.vstack([matrix, [0, 0, 1]])
-        if attempt.rotate:
-            rot = cv2.getRotationMatrix2D((size[0] / 2, size[1] / 2), attempt.rotate, 1.0)
-            matrix = rot @ np.vstack([matrix, [0, 0, 1]])
-        if np.allclose(matrix, [[1, 0, 0], [0, 1, 0]]) and size == (width, height):
-            return None, size
-        return matrix, size
-
-    @staticmethod
-    def _warp(rgb: np.ndarray, matrix: np.ndarray, size: tuple[int, int], border: str) -> np.ndarray:
-        # cv2 maps pixel centres (integer indices); our matrix maps continuous coordinates.
-        shift = np.array([[1, 0, 0.5], [0, 1, 0.5], [0, 0, 1]])
-        unshift = np.array([[1, 0, -0.5], [0, 1, -0.5]])
-        index_matrix = unshift @ np.vstack([matrix, [0, 0, 1]]) @ shift
-        if border == "replicate":
-            mode, value = cv2.BORDER_REPLICATE, (0, 0, 0)
-        elif border == "mean":
-            mode, value = cv2.BORDER_CONSTANT, tuple(float(v) for v in rgb.reshape(-1, 3).mean(axis=0))
-        else:
-            mode, value = cv2.BORDER_CONSTANT, (0, 0, 0)
-        return cv2.warpAffine(rgb, index_matrix, size, flags=cv2.INTER_LINEAR, borderMode=mode, borderValue=value)
-
 
 def _process(solution: Any, view: np.ndarray) -> Any:
     with warnings.catch_warnings():
         # mediapipe 0.10.14 calls a deprecated protobuf API on every frame; silence only that.
         warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is deprecated")
         return solution.process(view)
-
-
-_PRIOR_VIEWS: dict[bool, np.ndarray] = {}
-_BLANK = np.zeros((64, 64, 3), np.uint8)  # a frame without a hand: ends a track
-
-
-def _prior_hand(tint: bool) -> np.ndarray:
-    """The reference hand of `whole` attempts as a WHOLE_SIDE square RGB view (tinted like
-    grey photos are when `tint`). Raises FingerspellError when the packaged file is missing."""
-    if tint not in _PRIOR_VIEWS:
-        from pathlib import Path
-
-        path = Path(__file__).with_name(PRIOR_HAND)
-        grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if grey is None:
-            raise FingerspellError(f"{path}: reference hand image is missing or unreadable (reinstall fingerspell)")
-        rgb = cv2.cvtColor(cv2.resize(grey, (WHOLE_SIDE, WHOLE_SIDE), interpolation=cv2.INTER_CUBIC), cv2.COLOR_GRAY2RGB)
-        _PRIOR_VIEWS[tint] = tint_grey(rgb) if tint else rgb
-    return _PRIOR_VIEWS[tint]
-
-
-def is_grey(rgb: np.ndarray) -> bool:
-    """True when an RGB image carries (almost) no colour: a greyscale photo saved as RGB."""
-    sample = rgb[::4, ::4].astype(np.int16)
-    diff = np.abs(sample[..., 0] - sample[..., 1]).mean() + np.abs(sample[..., 1] - sample[..., 2]).mean()
-    return bool(diff < GREY_TOLERANCE)
-
-
-def tint_grey(rgb: np.ndarray) -> np.ndarray:
-    """Map a grey image onto the GREY_TINT_DARK -> GREY_TINT_LIGHT ramp (uint8 RGB)."""
-    ramp = np.linspace(0.0, 1.0, 256)[:, None]
-    dark, light = np.array(GREY_TINT_DARK, float), np.array(GREY_TINT_LIGHT, float)
-    table = np.clip(dark + ramp * (light - dark) + 0.5, 0, 255).astype(np.uint8)  # [256, 3]
-    return table[rgb[..., 0]]
-
-
-def _gamma_table(gamma: float) -> np.ndarray:
-    return np.clip(255.0 * (np.arange(256) / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
-
-
-def _clahe(rgb: np.ndarray) -> np.ndarray:
-    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
-    lab[:, :, 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(lab[:, :, 0])
-    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)

@@ -306,3 +306,29 @@ def load_landmarks(dataset: Dataset | str, include_stale: bool = False) -> dict[
             world=world, box=box, method=row[9], settings=row[2],  # type: ignore[arg-type]
         )
     return out
+
+
+def extraction_settings(dataset: Dataset | str, sample_ids: Sequence[int] | None = None) -> dict[str, Any] | None:
+    """The `HandDetector.settings` the dataset's found hands were extracted with, or None.
+
+    sample_ids: only these samples' rows (default: every row). None comes back when no
+    found hand was detected here (a landmark dataset's rows were imported with it, and no
+    one knows its detector). Rows left by an interrupted run with other settings are
+    outvoted: the settings of most found hands win, ties to the first in key order.
+    Raises DatasetNotFoundError for an unknown name.
+    """
+    ds = Dataset.load(dataset) if isinstance(dataset, str) else dataset
+    wanted = None if sample_ids is None else set(int(i) for i in sample_ids)
+    counts: dict[str, int] = {}
+    for sample_id, key in ds.db.execute("SELECT sample_id, settings FROM landmarks WHERE found = 1"):
+        if key == "dataset" or (wanted is not None and sample_id not in wanted):
+            continue
+        counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return None
+    best = max(sorted(counts), key=lambda k: counts[k])
+    try:
+        settings = json.loads(best)
+    except ValueError:
+        return None  # not a detector's key (a future import marker): nothing to record
+    return settings if isinstance(settings, dict) else None

@@ -6,25 +6,18 @@ raises `UnknownModelError` listing the known ones. The spec says what a model ea
 (`input_kind`, `input_size`, `channels`, normalisation), so training, evaluation and export
 build inputs from the spec rather than from per-model special cases.
 
-Model modules are imported lazily on first use (torch is heavy; `import fingerspell` must stay
-cheap). `models/landmark.py` belongs to the landmark work and is optional here.
+Use it through `fingerspell.models` (the package), whose `create_model`, `get_model_spec` and
+`list_models` first import the architecture modules (lazily: torch is heavy and `import
+fingerspell` must stay cheap). This module imports none of them, so the modules that register
+themselves here form no import cycle with it.
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fingerspell.errors import UnknownModelError
-
-# Modules whose import registers models, in listing order. A module that does not exist (yet)
-# is skipped; any other import error is a real bug and propagates.
-MODEL_MODULES = [
-    "fingerspell.models.cnn",
-    "fingerspell.models.mobilenet",
-    "fingerspell.models.landmark",
-]
 
 INPUT_KINDS = ("image", "landmarks", "fused")
 
@@ -61,7 +54,6 @@ class ModelSpec:
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
-_loaded = False
 
 
 def register_model(
@@ -104,28 +96,13 @@ def register_model(
     return decorate
 
 
-def _load_modules() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for module in MODEL_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # a missing dependency inside the module is a real error
-                raise
-    _loaded = True
-
-
 def list_models() -> list[str]:
     """Names of all registered models, in registration order."""
-    _load_modules()
     return list(_REGISTRY)
 
 
 def get_model_spec(name: str) -> ModelSpec:
     """The spec of model `name`. Raises UnknownModelError listing the known names."""
-    _load_modules()
     try:
         return _REGISTRY[name]
     except KeyError:

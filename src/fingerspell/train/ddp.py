@@ -4,8 +4,11 @@ Two ways in:
 - `torchrun --nproc_per_node=N -m fingerspell train --data D --model M ...`: torchrun sets
   RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT and every process runs the same
   `train(...)`; `setup()` notices and joins the group.
-- `spawn_train(nprocs, data, model, ...)` starts the processes itself (torch.multiprocessing,
-  spawn), on one machine; it is what the tests use on CPU with gloo.
+- `fingerspell.train.spawn.spawn_train(nprocs, data, model, ...)` starts the processes itself
+  (torch.multiprocessing, spawn), on one machine; it is what the tests use on CPU with gloo.
+
+This module holds only the process-group primitives the training loop calls; it imports
+nothing of the loop (spawn.py, which starts loops, sits above both).
 
 NCCL is used when every process has a GPU, gloo otherwise. Rank 0 alone writes the run
 folder; every rank validates on the full val split so that early-stopping decisions agree.
@@ -13,9 +16,7 @@ folder; every rank validates on the full val split so that early-stopping decisi
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 
@@ -103,44 +104,3 @@ def teardown(ctx: DistContext) -> None:
 
         if dist.is_initialized():
             dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _worker(rank: int, nprocs: int, port: int, data: str, model: str, config: Any, overrides: dict[str, Any], run_dir: str, home: str) -> None:
-    os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(nprocs),
-                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "FINGERSPELL_HOME": home})
-    from fingerspell.train.loop import train
-
-    train(data, model, config, _run_dir=Path(run_dir), **overrides)
-
-
-def spawn_train(nprocs: int, data: str, model: str, config: str | Path | None = None, **overrides: Any) -> Any:
-    """Train with `nprocs` local processes under DDP (gloo on CPU). Returns the Run.
-
-    Raises ConfigError / DatasetNotFoundError before starting anything, and TrainingError if a
-    process fails."""
-    import torch.multiprocessing as mp
-
-    from fingerspell import home as fs_home
-    from fingerspell.data import Dataset
-    from fingerspell.errors import TrainingError
-    from fingerspell.models import get_model_spec
-    from fingerspell.train.config import load_config
-    from fingerspell.train.run import Run, create_run_dir
-
-    cfg = load_config(config, overrides)  # fail fast, in the parent, on bad keys
-    get_model_spec(model)
-    Dataset.load(data).close()
-    run_dir = create_run_dir(model, data, cfg)
-    port = _free_port()
-    try:
-        mp.start_processes(_worker, args=(nprocs, port, data, model, config, overrides, str(run_dir), str(fs_home.home())),
-                           nprocs=nprocs, join=True, start_method="spawn")
-    except mp.ProcessRaisedException as exc:
-        raise TrainingError(f"a DDP process failed: {str(exc).strip().splitlines()[-1]}") from None
-    return Run.load(run_dir)

@@ -9,11 +9,11 @@ Optional extras a built dataset may offer, used by training and evaluation when 
 `set_epoch(epoch)` (reseed per-sample randomness), `display(i) -> HxWx3 uint8 | None` (what to
 draw in a mistakes gallery), `samples` (the `Sample` list), `labels` (class indexes).
 
-The `image` kind lives here; `landmarks` lives in train/landmark_inputs.py.
+The `image` kind lives here; `landmarks` lives in train/landmark_inputs.py, imported on first
+use by `get_input_builder`.
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,11 +23,10 @@ from fingerspell.data.index import Dataset, Sample
 from fingerspell.errors import TrainingError
 from fingerspell.train.augment import apply_augmentation, build_augmentation, seed_for
 from fingerspell.train.config import TrainConfig
+from fingerspell.train.splits import select_samples
 
 Builder = Callable[..., Any]
 _BUILDERS: dict[str, Builder] = {}
-# Modules that register more input kinds when imported; missing ones are skipped.
-INPUT_MODULES = ["fingerspell.train.landmark_inputs"]
 
 CACHE_LIMIT_BYTES = 2 * 1024**3
 
@@ -39,13 +38,11 @@ def register_input_kind(kind: str, builder: Builder) -> None:
 
 def get_input_builder(kind: str) -> Builder:
     """The builder for `kind`. Raises TrainingError when no module provides one."""
-    if kind not in _BUILDERS:
-        for module in INPUT_MODULES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as exc:
-                if exc.name != module:
-                    raise
+    if kind == "landmarks" and kind not in _BUILDERS:
+        # Imported on first use, by name, so that a renamed module fails loudly here.
+        from fingerspell.train.landmark_inputs import landmark_builder
+
+        _BUILDERS[kind] = landmark_builder
     try:
         return _BUILDERS[kind]
     except KeyError:
@@ -55,13 +52,6 @@ def get_input_builder(kind: str) -> Builder:
 def build_inputs(dataset: Dataset, split: str | Sequence[Sample] | None, spec: Any, config: TrainConfig, training: bool) -> Any:
     """Build the torch Dataset for `spec.input_kind`. Raises TrainingError."""
     return get_input_builder(spec.input_kind)(dataset, split, spec, config, training)
-
-
-def select_samples(dataset: Dataset, split: str | Sequence[Sample] | None) -> list[Sample]:
-    """The samples of a split name, all samples for None, or the given list as is."""
-    if split is None or isinstance(split, str):
-        return list(dataset.samples(split=split))
-    return list(split)
 
 
 def _crop_box(sample: Sample, image: np.ndarray, config: TrainConfig) -> np.ndarray:

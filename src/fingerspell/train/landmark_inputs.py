@@ -31,7 +31,7 @@ import numpy as np
 from fingerspell.data.index import Dataset, Sample
 from fingerspell.errors import TrainingError
 from fingerspell.hands.features import FEATURE_SIZE, landmark_features_batch
-from fingerspell.train.inputs import register_input_kind, select_samples
+from fingerspell.train.splits import select_samples
 
 # Landmark-only datasets (the asl-landmarks webcam set) have no image size; their frames were
 # a 4:3 webcam's, and features only need the aspect ratio.
@@ -212,5 +212,3 @@ def landmark_builder(dataset: Dataset, split: str | Sequence[Sample] | None, spe
         )
     return LandmarkInputs(dataset, select_samples(dataset, split), config, training)
 
-
-register_input_kind("landmarks", landmark_builder)
