@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
 from fastapi import HTTPException, UploadFile
 
 from fingerspell.data.images import decode_image
@@ -26,8 +24,12 @@ MULTIPART_OVERHEAD = 64 * 1024
 CHUNK = 1024 * 1024
 
 
-class UploadTooLarge(Exception):
-    pass
+class UploadTooLarge(HTTPException):
+    """Raised from the request's `receive` once the body passes the limit: FastAPI passes an
+    HTTPException from there through unchanged (anything else becomes a 400), so it answers 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"upload too large: the limit is {human_size(limit)}")
 
 
 class RequestSizeLimit:
@@ -54,7 +56,7 @@ class RequestSizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise UploadTooLarge()
+                    raise UploadTooLarge(self.limit)
             return message
 
         async def tracking_send(message: dict) -> None:
@@ -134,7 +136,3 @@ def open_upload_video(data: bytes, name: str) -> tuple[VideoSource, Path]:
     return source, path
 
 
-def sniff_is_image(data: bytes) -> bool:
-    """True when the bytes decode as a still image (cheap header check first)."""
-    array = np.frombuffer(data, dtype=np.uint8)
-    return array.size > 0 and cv2.imdecode(array, cv2.IMREAD_UNCHANGED) is not None

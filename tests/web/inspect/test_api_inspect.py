@@ -114,9 +114,10 @@ def test_without_roots_nothing_on_disk_is_reachable(photos):
 
 
 def test_folder_job_compares_two_models(client, photos):
-    job = client.post("/api/jobs/folder", json={"root": 0, "path": "letters", "compare": "default"}).json()
+    job = client.post("/api/jobs/folder", json={"root": 0, "path": "letters", "compare": "default", "limit": 4}).json()
     view, results = wait(client, job)
-    assert view["state"] == "finished" and view["total"] == len(results) == sum(len(v) for v in photos.values())
+    assert view["state"] == "finished" and view["total"] == len(results) == 4 and view["summary"]["truncated"]
+    assert [r["path"].split("/")[1] for r in results] == ["A"] * len(photos["A"]) + ["B"] * (4 - len(photos["A"]))
     for result in results:
         assert len(result["records"]) == 2
         assert result["expected"] == result["path"].split("/")[1]

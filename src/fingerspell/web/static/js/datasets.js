@@ -67,7 +67,8 @@ function drawChart(info) {
   const totals = info.classes.map(c => info.by_class[c] || 0);
   const max = Math.max(1, ...totals);
   const left = 40, bottom = 22, top = 18, plotH = h - bottom - top;
-  const step = (w - left - 10) / Math.max(1, info.classes.length);
+  // Bars no wider than 44 px: six classes should not look like six walls.
+  const step = Math.min(44, (w - left - 10) / Math.max(1, info.classes.length));
   ctx.font = "11px system-ui, sans-serif"; ctx.fillStyle = "#667085"; ctx.textAlign = "right";
   ctx.fillText(String(max), left - 4, top + 4); ctx.fillText("0", left - 4, top + plotH);
   info.classes.forEach((c, i) => {

@@ -43,7 +43,8 @@ function renderVideo(title, frames, summary, total, fps) {
   const step = duration > 20 ? 5 : duration > 8 ? 2 : duration > 3 ? 1 : 0.5;
   for (let t = 0; t <= duration + 1e-9; t += step) {
     const tick = el("span", { text: t.toFixed(step < 1 ? 1 : 0) + " s" });
-    tick.style.left = Math.min(97, 100 * t / duration) + "%";
+    tick.style.left = (100 * t / duration) + "%";
+    if (t + step > duration + 1e-9 && t > 0) tick.classList.add("last");
     axis.append(tick);
   }
   const last = frames[frames.length - 1];

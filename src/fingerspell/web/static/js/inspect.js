@@ -66,11 +66,11 @@ async function openFolder(root, path) {
   }
   const list = $("folder-list");
   list.replaceChildren();
-  for (const f of listing.folders) list.append(el("div", { class: "folder", "data-path": f.path, text: "\uD83D\uDCC1 " + f.name,
+  for (const f of listing.folders) list.append(el("div", { class: "folder", "data-path": f.path, text: f.name + "/",
     onclick: () => openFolder(root, f.path) }));
   const images = listing.files.filter(f => f.kind === "image").length;
   for (const f of listing.files.filter(f => f.kind === "video")) list.append(el("div", { class: "video-file",
-    "data-path": f.path, text: "\uD83C\uDFAC " + f.name + "  (analyse video)", onclick: () => analyseVideo({ root, path: f.path }, f.name) }));
+    "data-path": f.path, text: "\u25B6 " + f.name + "  (click to analyse the video)", onclick: () => analyseVideo({ root, path: f.path }, f.name) }));
   if (images) list.append(el("div", { class: "muted", text: images + (listing.truncated ? "+" : "") + " images here" }));
   if (!list.children.length) list.append(el("div", { class: "muted", text: "empty folder" }));
 }
@@ -190,17 +190,19 @@ async function analyseVideo(where, title) {
 
 // ---- the table -------------------------------------------------------------------------------
 function columns() {
+  // With two models the letter columns are named after them; "conf." keeps the table narrow.
+  const two = state.models.length > 1;
   const cols = [
     { key: "index", title: "#", value: it => it.index },
-    { key: "name", title: "image", value: it => it.name },
-    { key: "letter", title: "letter", value: it => letterAt(it.records[0], conf()) || "" },
-    { key: "conf", title: "confidence", value: it => it.records[0] && it.records[0].top5.length ? it.records[0].top5[0][1] : -1 },
+    { key: "name", title: "image", value: it => it.name.split("/").pop() },
+    { key: "letter", title: two ? state.models[0] : "letter", value: it => letterAt(it.records[0], conf()) || "" },
+    { key: "conf", title: two ? "conf." : "confidence", value: it => it.records[0] && it.records[0].top5.length ? it.records[0].top5[0][1] : -1 },
     { key: "hand", title: "hand", value: it => it.records[0] && it.records[0].hand ? 1 : 0 },
   ];
-  if (state.items.some(it => it.expected)) cols.push({ key: "expected", title: "folder says", value: it => it.expected || "" });
-  if (state.models.length > 1) {
-    cols.push({ key: "letter2", title: "letter (" + state.models[1] + ")", value: it => letterAt(it.records[1], conf()) || "" });
-    cols.push({ key: "conf2", title: "confidence (" + state.models[1] + ")", value: it => it.records[1] && it.records[1].top5.length ? it.records[1].top5[0][1] : -1 });
+  if (state.items.some(it => it.expected)) cols.push({ key: "expected", title: "folder", value: it => it.expected || "" });
+  if (two) {
+    cols.push({ key: "letter2", title: state.models[1], value: it => letterAt(it.records[1], conf()) || "" });
+    cols.push({ key: "conf2", title: "conf.", value: it => it.records[1] && it.records[1].top5.length ? it.records[1].top5[0][1] : -1 });
     cols.push({ key: "agree", title: "agree", value: it => (letterAt(it.records[0], conf()) === letterAt(it.records[1], conf())) ? 1 : 0 });
   }
   return cols;
@@ -210,7 +212,7 @@ function renderTable() {
   const cols = columns();
   const head = el("tr");
   for (const c of cols) {
-    const th = el("th", { "data-key": c.key, text: c.key === "letter" && state.models.length > 1 ? "letter (" + state.models[0] + ")" : c.title,
+    const th = el("th", { "data-key": c.key, text: c.title,
       onclick: () => { state.sort = { key: c.key, dir: state.sort.key === c.key ? -state.sort.dir : 1 }; renderTable(); } });
     if (state.sort.key === c.key) th.classList.add(state.sort.dir > 0 ? "sorted-asc" : "sorted-desc");
     head.append(th);
@@ -233,6 +235,7 @@ function renderTable() {
       if (c.key === "hand") v = it.error ? "error" : v ? "yes" : "no";
       if (c.key === "agree") v = v ? "yes" : "no";
       if (c.key === "letter" || c.key === "letter2") td.className = "letter";
+      if (c.key === "name") td.title = it.name;
       if (c.key === "letter" && it.expected) td.classList.add(v === it.expected ? "right" : "wrong");
       td.textContent = v === "" && (c.key === "letter" || c.key === "letter2") ? "\u2013" : v;
       tr.append(td);
