@@ -52,10 +52,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path) -> tuple[subprocess.Popen, str]:
+def start_server(home: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """The app in its own process (as `fingerspell serve` runs it); its stderr (MediaPipe's
+    start-up chatter, any traceback) goes to `log`."""
     port = free_port()
     env = {**os.environ, "FINGERSPELL_HOME": str(home), "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env, stderr=log.open("w"))
     url = f"http://127.0.0.1:{port}"
     import httpx
 
@@ -167,11 +170,12 @@ def main() -> int:
             labels = ds.classes
         print(f"imported Massey ({len(ids)} samples) in {time.perf_counter() - t:.1f} s", flush=True)
         photos = [p.read_bytes() for p in sorted(massey.glob("*/*.jpeg"))[::97][:20]]
-        proc, url = start_server(home)
+        proc, url = start_server(home, args.out.with_suffix(".log"))
         try:
             import httpx
 
             httpx.post(url + "/api/predict", files={"file": ("warm.jpg", photos[0])}, timeout=120)  # load the model
+            load_start = round(os.getloadavg()[0], 2)
             stop_at = time.time() + args.seconds
             clients = [Client(k, url, stop_at, photos, ids, labels) for k in range(args.clients)]
             started = time.perf_counter()
@@ -199,8 +203,12 @@ def main() -> int:
                               "p95": round(float(np.percentile(v, 95)), 1), "max": round(float(max(v)), 1)}
                        for kind, v in sorted(by_kind.items()) + [("all", everything)] if v},
         "cpu_count": os.cpu_count(),
+        # The machine's load while it ran (other work shares the cores): read latency with it.
+        "load_average_1min": {"start": load_start, "end": round(os.getloadavg()[0], 2)},
     }
-    print(f"{args.clients} clients, {wall:.1f} s: {result['requests']} requests ({result['requests_per_s']}/s), "
+    print(f"{args.clients} clients for {args.seconds:.0f} s (the last in-flight requests done after {wall:.1f} s; "
+          f"load average {load_start} -> {result['load_average_1min']['end']} on {os.cpu_count()} cores)")
+    print(f"{result['requests']} requests ({result['requests_per_s']}/s), "
           f"{len(errors)} errors, {check['fixes_made']} fixes ({check['fixes_undone']} undone), "
           f"{check['lost_fixes']} lost, {check['labels_not_matching_fixes']} labels not matching their fixes")
     print(f"{'request':<9} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")

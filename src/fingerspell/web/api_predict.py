@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
-from starlette.concurrency import run_in_threadpool
 
 from fingerspell.errors import FingerspellError
 from fingerspell.infer.sources import Frame
-from fingerspell.web.predictors import SERVED, Predictors, available_models
+from fingerspell.web.predictors import SERVED, PredictorPool, Predictors, available_models
 from fingerspell.web.uploads import decode_upload_image, read_upload
 
 router = APIRouter(prefix="/api", tags=["predict"])
@@ -36,16 +36,18 @@ def parse_classes(classes: str | None) -> list[str] | None:
     return names or None
 
 
-def predict_rgb(request: Request, rgb: Any, name: str, decode_ms: float, model: str, conf: float,
-                classes: list[str] | None) -> dict[str, Any]:
-    """Recognise one decoded image with a pooled predictor; the `predict --json` record.
-    Raises HTTPException 400 for an unknown model or class."""
+def model_pool(request: Request, model: str, classes: list[str] | None) -> PredictorPool:
+    """Raises HTTPException 400 for an unknown model or class."""
     try:
-        pool = predictors(request).pool(model, classes)
-        with pool.borrow(conf) as predictor:
-            prediction = predictor.predict_frame(Frame(rgb, name, 0, None, decode_ms), mode="image")
+        return predictors(request).pool(model, classes)
     except FingerspellError as exc:
         raise HTTPException(400, str(exc)) from None
+
+
+def predict_rgb(pool: PredictorPool, rgb: Any, name: str, decode_ms: float, conf: float) -> dict[str, Any]:
+    """Recognise one decoded image with a pooled predictor; the `predict --json` record."""
+    with pool.borrow(conf) as predictor:
+        prediction = predictor.predict_frame(Frame(rgb, name, 0, None, decode_ms), mode="image")
     return prediction.to_dict()
 
 
@@ -71,10 +73,12 @@ async def predict(
     limit = request.app.state.config.max_upload_bytes
     data = await read_upload(file, limit)
     name = file.filename or "upload"
-    conf, chosen = parse_conf(conf), parse_classes(classes)
+    conf = parse_conf(conf)
+    pool = model_pool(request, model, parse_classes(classes))
 
     def work() -> dict[str, Any]:  # decoding and the model both belong off the event loop
         rgb, decode_ms = decode_upload_image(data, name)
-        return predict_rgb(request, rgb, name, decode_ms, model, conf, chosen)
+        return predict_rgb(pool, rgb, name, decode_ms, conf)
 
-    return await run_in_threadpool(work)
+    # At most as many threads as the pool has predictors; the rest wait without a thread.
+    return await anyio.to_thread.run_sync(work, limiter=pool.limiter())

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from fingerspell import home
 from fingerspell.errors import FingerspellError
@@ -77,6 +78,19 @@ class PredictorPool:
         self._idle: queue.Queue[Predictor] = queue.Queue()
         self._made = 0
         self._lock = threading.Lock()
+        self._limiter: Any = None
+
+    def limiter(self) -> Any:
+        """An anyio CapacityLimiter of the pool's size, for requests (call from the event loop).
+
+        A request waiting its turn for a predictor must not sit in one of the server's worker
+        threads (40 by default): under load they would all be waiting here, and queries and
+        fixes, which need a thread for a millisecond, would queue behind them."""
+        if self._limiter is None:
+            import anyio
+
+            self._limiter = anyio.CapacityLimiter(self.size)
+        return self._limiter
 
     def labels(self) -> list[str]:
         return list(Bundle.load(self.bundle).labels)
