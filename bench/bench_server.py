@@ -198,6 +198,8 @@ def main() -> int:
     result = {
         "clients": args.clients, "seconds": round(wall, 1), "requests": len(everything) + len(errors),
         "requests_per_s": round(len(everything) / wall, 1), "errors": len(errors), "error_examples": errors[:5],
+        # Predictions are the bottleneck (two predictors, one per core): their wait is queueing.
+        "predictions_per_s": round(len(by_kind.get("predict", [])) / wall, 2),
         **check,
         "latency_ms": {kind: {"n": len(v), "p50": round(float(np.percentile(v, 50)), 1),
                               "p95": round(float(np.percentile(v, 95)), 1), "max": round(float(max(v)), 1)}
@@ -208,7 +210,7 @@ def main() -> int:
     }
     print(f"{args.clients} clients for {args.seconds:.0f} s (the last in-flight requests done after {wall:.1f} s; "
           f"load average {load_start} -> {result['load_average_1min']['end']} on {os.cpu_count()} cores)")
-    print(f"{result['requests']} requests ({result['requests_per_s']}/s), "
+    print(f"{result['requests']} requests ({result['requests_per_s']}/s; {result['predictions_per_s']} predictions/s), "
           f"{len(errors)} errors, {check['fixes_made']} fixes ({check['fixes_undone']} undone), "
           f"{check['lost_fixes']} lost, {check['labels_not_matching_fixes']} labels not matching their fixes")
     print(f"{'request':<9} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'max ms':>9}")

@@ -29,6 +29,18 @@ def inspect_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fs-home")
 
 
+@pytest.fixture(scope="module")
+def fs_home_module(inspect_home) -> Path:
+    """FINGERSPELL_HOME set for module-scoped fixtures (the per-test one is not active yet)."""
+    previous = os.environ.get("FINGERSPELL_HOME")
+    os.environ["FINGERSPELL_HOME"] = str(inspect_home)
+    yield inspect_home
+    if previous is None:
+        os.environ.pop("FINGERSPELL_HOME", None)
+    else:
+        os.environ["FINGERSPELL_HOME"] = previous
+
+
 @pytest.fixture(autouse=True)
 def fs_home(inspect_home, monkeypatch) -> Path:
     """One FINGERSPELL_HOME per test module (the server and its datasets live a whole module)."""
@@ -88,7 +100,7 @@ def photo_root(tmp_path_factory, photos, outside) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mini_dataset(photos, tmp_path_factory, inspect_home) -> str:
+def mini_dataset(photos, tmp_path_factory, fs_home_module) -> str:
     """A small class-folder dataset of real Massey photos, imported into this module's home."""
     from fingerspell.data.importer import import_dataset
 
@@ -97,15 +109,7 @@ def mini_dataset(photos, tmp_path_factory, inspect_home) -> str:
         (source / letter.lower()).mkdir()
         for path in paths:
             shutil.copy(path, source / letter.lower() / path.name)
-    previous = os.environ.get("FINGERSPELL_HOME")
-    os.environ["FINGERSPELL_HOME"] = str(inspect_home)
-    try:
-        import_dataset(source, format="folders", name="mini").close()
-    finally:
-        if previous is None:
-            os.environ.pop("FINGERSPELL_HOME", None)
-        else:
-            os.environ["FINGERSPELL_HOME"] = previous
+    import_dataset(source, format="folders", name="mini").close()
     return "mini"
 
 

@@ -154,3 +154,36 @@ def test_many_writers_at_once_lose_no_fix(live_server):
         assert httpx.get(f"{base}/samples/{sample_id}").json()["label"] == label
     for fix_id in made:  # leave the dataset as imported for the other tests
         httpx.post(base + "/fixes/undo", json={"fix_id": fix_id})
+
+
+@pytest.fixture(scope="module")
+def boxed(datasets_root, fs_home_module) -> str:
+    """The asl-letters YOLO set (one hand box per photo), imported into this module's home."""
+    from fingerspell.data.importer import import_dataset
+
+    import_dataset(datasets_root / "asl-letters", format="yolo", name="letters").close()
+    return "letters"
+
+
+def test_delete_a_box_and_undo_it(client, boxed):
+    page = client.get(f"/api/datasets/{boxed}/samples", params={"query": 'label == "M" and instances == 1', "limit": 1}).json()
+    sample = page["samples"][0]
+    [box] = sample["boxes"]
+    assert box[4] == "M" and box[2] > box[0] and box[3] > box[1]
+    thumb = client.get(f"/api/datasets/{boxed}/samples/{sample['id']}/image", params={"size": 0})
+    plain = client.get(f"/api/datasets/{boxed}/samples/{sample['id']}/image", params={"size": 0, "boxes": "false"})
+    drawn = cv2.imdecode(np.frombuffer(thumb.content, np.uint8), cv2.IMREAD_COLOR)
+    bare = cv2.imdecode(np.frombuffer(plain.content, np.uint8), cv2.IMREAD_COLOR)
+    x0, y0 = int(round(box[0])), int(round(box[1]))
+    x1 = int(round(box[2]))
+    edge = drawn[y0, x0:x1].astype(int) - bare[y0, x0:x1].astype(int)
+    assert np.abs(edge).mean() > 20  # the box is drawn along its top edge
+    answer = client.post(f"/api/datasets/{boxed}/fixes", json={"sample_id": sample["id"], "action": "delete-box",
+                                                               "value": "0", "reason": "not a hand"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["sample"]["instances"] == 0 and answer.json()["sample"]["boxes"] == []
+    query = 'label == "M" and instances == 0'
+    assert client.get(f"/api/datasets/{boxed}/samples", params={"query": query}).json()["total"] == 1
+    undone = client.post(f"/api/datasets/{boxed}/fixes/undo", json={}).json()  # the latest fix in force
+    assert undone["undone"] == answer.json()["fix"] and undone["sample"]["boxes"] == [box]
+    assert client.get(f"/api/datasets/{boxed}/samples", params={"query": query}).json()["total"] == 0

@@ -152,3 +152,15 @@ def test_unknown_model_and_job(client):
     assert client.post("/api/jobs/folder", json={"root": 0, "path": "letters", "model": "../etc"}).status_code == 400
     assert client.get("/api/jobs/nope").status_code == 404
     assert [m["name"] for m in client.get("/api/models").json()] == ["served"]
+
+
+def test_the_api_is_documented(client):
+    schema = client.get("/openapi.json").json()
+    for path, method in [("/api/predict", "post"), ("/api/datasets", "get"), ("/api/datasets/{name}/samples", "get"),
+                         ("/api/datasets/{name}/fixes", "post"), ("/api/datasets/{name}/fixes/undo", "post"),
+                         ("/api/jobs/folder", "post"), ("/api/jobs/video", "post"), ("/api/jobs/{job_id}", "get"),
+                         ("/api/folders", "get"), ("/api/models", "get"), ("/api/datasets/{name}/check", "post"),
+                         ("/api/datasets/{name}/export", "post")]:
+        assert method in schema["paths"][path], (path, method)
+        assert schema["paths"][path][method].get("description"), f"{method} {path} has no description"
+    assert client.get("/inspect").status_code == client.get("/datasets").status_code == 200

@@ -121,6 +121,7 @@ function tile(s) {
     el("img", { src: base() + "/samples/" + s.id + "/image?size=160&v=" + s.label + s.instances, alt: s.label, loading: "lazy" }),
     el("div", { class: "cap" }, lab, el("span", { class: "muted", text: "#" + s.id + (s.instances > 1 ? " [" + s.instances + "]" : "") })));
   if (s.id === ds.selected) node.classList.add("selected");
+  if (s.relabelled) node.classList.add("relabelled");
   return node;
 }
 

@@ -236,7 +236,7 @@ function renderTable() {
       if (c.key === "agree") v = v ? "yes" : "no";
       if (c.key === "letter" || c.key === "letter2") td.className = "letter";
       if (c.key === "name") td.title = it.name;
-      if (c.key === "letter" && it.expected) td.classList.add(v === it.expected ? "right" : "wrong");
+      if ((c.key === "letter" || c.key === "letter2") && it.expected) td.classList.add(v === it.expected ? "right" : "wrong");
       td.textContent = v === "" && (c.key === "letter" || c.key === "letter2") ? "\u2013" : v;
       tr.append(td);
     }
