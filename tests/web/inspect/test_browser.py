@@ -94,3 +94,16 @@ def test_video_timeline_and_spelled_text(live_server, page, photo_root, screensh
     assert {segments.nth(i).get_attribute("data-letter") for i in range(segments.count())} == {"L", "V"}
     expect(page.locator("#video-summary")).to_contain_text(re.compile(r"60 of 60 frames"))
     page.screenshot(path=str(screenshots / "inspect-video.png"), full_page=True)
+
+
+def test_check_report_and_export_from_the_page(live_server, page, inspect_home):
+    page.goto(live_server.url + "/datasets?name=mini")
+    page.click("#run-check")
+    expect(page.locator("#check-status")).to_contain_text("no blocking problems", timeout=TIMEOUT)
+    expect(page.locator('#check-result .count[data-kind="missing"] b')).to_have_text("0")
+    page.click("#run-export")
+    expect(page.locator("#export-result")).to_contain_text("wrote 18 images to " + str(inspect_home / "exports"),
+                                                          timeout=TIMEOUT)
+    page.select_option("#export-format", "yolo")
+    page.click("#run-export")
+    expect(page.locator("#export-error")).to_contain_text("has no boxes")
