@@ -81,6 +81,7 @@ function resetResults(models) {
   for (const url of state.urls.values()) URL.revokeObjectURL(url);
   state.urls.clear();
   $("detail-grid").replaceChildren(); $("detail-empty").hidden = false;
+  $("video-panel").hidden = true;  // a new set of images: the last video's timeline no longer applies
   renderTable();
 }
 
@@ -120,7 +121,7 @@ async function analyseUploads(files) {
     }
     state.items.push(item);
     done += 1;
-    setStatus("analysed " + done + " of " + files.length + " images", done / files.length);
+    setStatus("analysed " + done + " of " + files.length + (files.length === 1 ? " image" : " images"), done / files.length);
     renderTable();
     if (state.selected === null && item.records.length) selectItem(item.id);
   }
@@ -250,7 +251,7 @@ function renderSummary(summary) {
   if (!items.length) { $("summary").textContent = ""; return; }
   const letters = items.filter(it => letterAt(it.records[0], conf())).length;
   const hands = items.filter(it => it.records[0].hand).length;
-  let text = items.length + " images, hand in " + hands + ", letter at \u2265 " + conf().toFixed(2) + " for " + letters;
+  let text = items.length + (items.length === 1 ? " image" : " images") + ", hand in " + hands + ", letter at \u2265 " + conf().toFixed(2) + " for " + letters;
   const labelled = items.filter(it => it.expected);
   if (labelled.length) {
     const right = labelled.filter(it => letterAt(it.records[0], conf()) === it.expected).length;
