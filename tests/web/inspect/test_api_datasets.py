@@ -122,7 +122,7 @@ def test_many_writers_at_once_lose_no_fix(live_server):
     lock = threading.Lock()
 
     def writer(k: int) -> None:
-        with httpx.Client(timeout=60) as http:
+        with httpx.Client(timeout=180) as http:
             for i in range(PER_WRITER):
                 sample_id = ids[(k * PER_WRITER + i) % len(ids)]
                 answer = http.post(base + "/fixes", json={"sample_id": sample_id, "action": "relabel",

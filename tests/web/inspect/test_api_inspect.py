@@ -24,7 +24,7 @@ def upload(client, path, name=None, **form):
                        data=form)
 
 
-def wait(client, job, timeout=60.0):
+def wait(client, job, timeout=180.0):
     deadline = time.time() + timeout
     results = list(job["results"])
     while True:
