@@ -99,5 +99,8 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         return {"ok": True, "bundle": bundle.name, "labels": list(bundle.labels)}
 
     # --- further routers (inspect page, dataset pages) are included here ---
+    from fingerspell.web.inspect_app import add_inspect_and_datasets
+
+    add_inspect_and_datasets(app)
 
     return app
