@@ -42,7 +42,8 @@ def test_sign_mnist_full_import(datasets_root):
     assert pixels.reshape(-1).tolist() == values[1:]
     labels = Counter(s.label for s in ds.samples(split="test"))
     assert set(labels) == set(ds.classes)
-    assert elapsed < 15, f"Sign-MNIST import took {elapsed:.1f} s"
+    # A floor, not the benchmark (bench/bench_import.py: 3.8-6.6 s): generous so a busy CI machine passes.
+    assert elapsed < 60, f"Sign-MNIST import took {elapsed:.1f} s"
 
 
 def test_sign_mnist_single_plain_csv(tmp_path, datasets_root):

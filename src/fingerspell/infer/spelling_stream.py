@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from fingerspell.infer.prediction import Prediction
 from fingerspell.infer.sources import Source
 from fingerspell.infer.spelling import Spelling
 
-if TYPE_CHECKING:  # the predictor imports this module
-    from fingerspell.infer.predictor import Prediction, Predictor
 
-
-def spell_stream(predictor: "Predictor", src: Source, keep_image: bool, limit: int | None) -> Iterator["Prediction"]:
-    """Predictions for each frame of a stream, spelled. The Spelling object is kept as
+def spell_stream(predictor: Any, src: Source, keep_image: bool, limit: int | None) -> Iterator[Prediction]:
+    """Predictions for each frame of a stream, spelled. `predictor` is the `Predictor` that
+    calls this (typed loosely: the predictor imports this module). The Spelling object is kept as
     `predictor.last_speller` (text, letters()) so a caller that stops early can read the text.
 
     Raises BundleError for malformed spelling parameters.
