@@ -15,8 +15,9 @@ $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	# headless OpenCV build: install it alone (../shared/STACK.md).
 	$(BIN)/pip install -q --no-deps mediapipe==0.10.14
 	$(BIN)/pip install -q --no-deps -e .
-	# The browser app's front-end packages, pinned in package-lock.json, served by the app itself.
-	npm ci --no-audit --no-fund --loglevel=error
+	# The browser app's front-end packages, pinned in package-lock.json, served by the app itself
+	# (no install scripts: none of them needs one, and swagger-ui-dist's analytics one must not run).
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	$(BIN)/python -m fingerspell.web.assets node_modules
 	touch $(STAMP)
 

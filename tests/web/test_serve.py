@@ -63,3 +63,13 @@ def test_wasm_glue_is_served_as_javascript(client):
     assert response.status_code == 200
     assert "javascript" in response.headers["content-type"]
     assert client.get("/bundle/browser.onnx").content == (default_bundle_dir() / "browser.onnx").read_bytes()
+
+
+def test_api_docs_load_nothing_from_another_host(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "://" not in page.text  # every asset is a path on this server, no CDN address
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert f"/static/vendor/swagger-ui/{asset}" in page.text
+        assert client.get(f"/static/vendor/swagger-ui/{asset}").status_code == 200
+    assert client.get("/redoc").status_code == 404

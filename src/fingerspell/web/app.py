@@ -9,6 +9,7 @@ Routes (every page and file is served from this host; nothing is fetched from el
   /static/...         the app's own HTML/JS/CSS and the vendored npm files (static/vendor/)
   /bundle/<file>      the loaded bundle's files that the browser needs (BUNDLE_FILES)
   /api/health         {"ok": true, "bundle": name, "labels": [...]}
+  /docs               the HTTP API's documentation (Swagger UI, vendored; schema at /openapi.json)
 Further API routers (inspect, datasets) are included below.
 """
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from fingerspell.errors import FingerspellError
@@ -66,7 +68,9 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         roots.append(resolved)
     config.roots = roots
 
-    app = FastAPI(title="fingerspell", version="1",
+    # /docs is served below from the vendored swagger-ui-dist (FastAPI's own loads it from a CDN);
+    # ReDoc would need one too, so it is off.
+    app = FastAPI(title="fingerspell", version="1", docs_url=None, redoc_url=None,
                   description="Recognise the ASL alphabet: live page, model inspection, dataset browser.")
     app.state.config = config
     app.state.bundle = bundle
@@ -92,6 +96,14 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
         if not path.is_file():
             raise HTTPException(404, f"{name}: not in this bundle")
         return FileResponse(path)
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        vendor = "/static/vendor/swagger-ui/"
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="fingerspell API",
+                                   swagger_js_url=vendor + "swagger-ui-bundle.js",
+                                   swagger_css_url=vendor + "swagger-ui.css",
+                                   swagger_favicon_url=vendor + "favicon-32x32.png")
 
     @app.get("/api/health")
     def health() -> dict:

@@ -32,6 +32,12 @@ VENDOR_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
         "hand_landmark_full.tflite",
         "hand_landmark_lite.tflite",
     )),
+    # FastAPI's /docs page, served from here instead of the CDN FastAPI would load it from.
+    "swagger-ui": ("swagger-ui-dist", (
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "favicon-32x32.png",
+    )),
     "onnxruntime-web": ("onnxruntime-web/dist", (
         "ort.wasm.min.js",
         "ort-wasm-simd-threaded.mjs",
