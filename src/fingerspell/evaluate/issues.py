@@ -153,18 +153,29 @@ def find_issues(
     ds = Dataset.load(dataset) if isinstance(dataset, str) else dataset
     started = time.perf_counter()
     oos = out_of_sample_probabilities(ds, model=model, folds=folds, seed=seed, progress=progress)
+    report = issues_from_probabilities(oos)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def issues_from_probabilities(oos: Any) -> IssueReport:
+    """The issues of a `crossval.OutOfSample` (what `find_issues` does after cross-validating).
+
+    Raises FingerspellError when fewer than 2 samples have a hand found.
+    """
+    started = time.perf_counter()
     found = np.flatnonzero(oos.found)
     if len(found) < 2:
-        raise FingerspellError(f"dataset {ds.name!r}: fewer than 2 samples with a hand found; nothing to compare")
+        raise FingerspellError(f"dataset {oos.dataset!r}: fewer than 2 samples with a hand found; nothing to compare")
     issues = _label_issues(oos, found)
     if oos.features is not None and len(found) > NEIGHBOURS + 1:
         issues += _outliers_and_duplicates(oos, found)
     order = {kind: k for k, kind in enumerate(KINDS)}
     issues.sort(key=lambda i: (order[i.kind], -i.score, i.id))
     return IssueReport(
-        dataset=ds.name, model=model, folds=int(oos.folds.max()) + 1, samples=len(oos.samples),
+        dataset=oos.dataset, model=oos.model, folds=int(oos.folds.max()) + 1, samples=len(oos.samples),
         with_hand=len(found), accuracy=oos.accuracy, issues=issues,
-        labels={s.id: s.label for s in oos.samples}, seconds=time.perf_counter() - started,
+        labels={s.id: s.label for s in oos.samples}, seconds=oos.seconds + time.perf_counter() - started,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 
