@@ -4,8 +4,8 @@
 cross-validation (`crossval.out_of_sample_probabilities`: whole signers / source photos held
 out), then asks cleanlab (confident learning) which given labels disagree with them:
 
-- `label`: cleanlab's `find_label_issues` (prune by noise rate over the estimated confident
-  joint) flags the sample; its score is 1 - cleanlab's label quality (self-confidence: the
+- `label`: cleanlab's `find_label_issues` (filter `confident_learning`: off the diagonal of the
+  confident joint) flags the sample; its score is 1 - cleanlab's label quality (self-confidence: the
   out-of-sample probability of the given label), and `suggested` is the letter the model gives.
 - `outlier`: cleanlab's `OutOfDistribution` on the landmark features (average distance to
   the 10 nearest neighbours); flagged with the rule cleanlab's Datalab uses on features
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -192,7 +193,11 @@ def _label_issues(oos: Any, found: np.ndarray) -> list[Issue]:
     labels = np.array([remap[c] for c in oos.labels[found]])
     probs = oos.probs[np.ix_(found, present)].astype(np.float64)
     probs = probs / np.maximum(probs.sum(1, keepdims=True), 1e-12)
-    flagged = find_label_issues(labels, probs, filter_by="prune_by_noise_rate", n_jobs=1)
+    # confident_learning, not cleanlab's default prune_by_noise_rate: on Massey letters with 5%
+    # of labels flipped it found all flips at precision 0.48 against 74% at 0.41 (bench_issues).
+    with warnings.catch_warnings():  # "too few examples in class": the classes are what they are
+        warnings.simplefilter("ignore", UserWarning)
+        flagged = find_label_issues(labels, probs, filter_by="confident_learning", n_jobs=1)
     quality = get_label_quality_scores(labels, probs, method="self_confidence")
     out = []
     for k in np.flatnonzero(flagged):
@@ -215,7 +220,10 @@ def _outliers_and_duplicates(oos: Any, found: np.ndarray) -> list[Issue]:
     distances = graph.data.reshape(n, -1)
     neighbours = graph.indices.reshape(n, -1)
     ood = OutOfDistribution(params={"knn": knn, "k": NEIGHBOURS})
-    ood_scores = ood.fit_score(features=features, verbose=False)
+    with warnings.catch_warnings():
+        # cleanlab warns that the k-NN index passed in is fitted already: it is, on purpose.
+        warnings.simplefilter("ignore", UserWarning)
+        ood_scores = ood.fit_score(features=features, verbose=False)
     out: list[Issue] = []
     average = distances.mean(1)
     q1, q3 = np.percentile(average, [25, 75])
