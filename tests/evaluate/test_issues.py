@@ -145,3 +145,22 @@ def test_dataset_without_landmarks_is_one_clear_error(massey_bit, capsys):
         massey_bit.db.execute("DELETE FROM landmarks")
     assert main(["data", "issues", "massey-bit"]) == 2
     assert "run `fingerspell data landmarks massey-bit` first" in capsys.readouterr().err
+
+
+def test_an_image_model_gives_every_sample_out_of_sample_probabilities(massey_bit):
+    from fingerspell.evaluate.crossval import out_of_sample_probabilities
+
+    oos = out_of_sample_probabilities(massey_bit, model="letters-cnn-64", folds=2, steps=1)
+    assert oos.found.all() and oos.features is None
+    np.testing.assert_allclose(oos.probs.sum(1), 1.0, atol=1e-4)
+    for signer in ("hand1", "hand2", "hand3", "hand4"):
+        assert len({f for f, s in zip(oos.folds, oos.samples) if s.signer == signer}) == 1
+
+
+def test_data_issues_and_eval_detection_have_help(capsys):
+    for command in (["data", "issues"], ["eval"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--help"])
+        assert exit_info.value.code == 0
+        text = capsys.readouterr().out
+        assert "--apply" in text or "--detection" in text
