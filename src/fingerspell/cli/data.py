@@ -8,7 +8,7 @@ import argparse
 import importlib
 
 # Modules adding `data` subcommands, each with `register(data_subparsers)`.
-DATA_COMMAND_MODULES = ["data_import", "data_inspect", "data_landmarks"]
+DATA_COMMAND_MODULES = ["data_import", "data_inspect", "data_landmarks", "data_issues"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
