@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from fingerspell.infer.smoothing import SmootherState
-from fingerspell.infer.spelling import Commit
+from fingerspell.infer.spelling import Commit, kept_letters
 
 SPACE_CLASS = "space"
 DELETE_CLASS = "del"
@@ -152,11 +152,4 @@ class Speller:
 
     def letters(self) -> list[dict[str, Any]]:
         """The committed letters and spaces with their times (deletions applied)."""
-        kept: list[Commit] = []
-        for commit in self.commits:
-            if commit.kind == "del":
-                if kept:
-                    kept.pop()
-            else:
-                kept.append(commit)
-        return [c.to_dict() for c in kept]
+        return kept_letters(self.commits)

@@ -362,14 +362,20 @@ class Spelling:
 
     def letters(self) -> list[dict[str, Any]]:
         """The committed letters and spaces with their frames and times (deletions applied)."""
-        kept: list[Commit] = []
-        for commit in self.commits:
-            if commit.kind == "del":
-                if kept:
-                    kept.pop()
-            else:
-                kept.append(commit)
-        return [c.to_dict() for c in kept]
+        return kept_letters(self.commits)
+
+
+def kept_letters(commits: Sequence[Commit]) -> list[dict[str, Any]]:
+    """The letters and spaces of a commit list that are still in the text (each "del" takes
+    the one before it back), as JSON-safe records."""
+    kept: list[Commit] = []
+    for commit in commits:
+        if commit.kind == "del":
+            if kept:
+                kept.pop()
+        else:
+            kept.append(commit)
+    return [c.to_dict() for c in kept]
 
 
 def _shape_change(a: Track, b: Track) -> float:
