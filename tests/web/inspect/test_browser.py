@@ -33,7 +33,7 @@ def test_upload_a_photo_and_see_its_letter(live_server, page, photos, screenshot
     expect(page.locator(".bars .bar")).to_have_count(5)
     page.screenshot(path=str(screenshots / "inspect-photo.png"), full_page=True)
     # Nav bar links to the other pages.
-    assert page.locator("nav.app-nav a").all_inner_texts() == ["Live", "Inspect", "Datasets"]
+    assert page.locator("nav.app-nav a").all_inner_texts() == ["Live", "Practice", "Inspect", "Datasets"]
 
 
 def test_folder_analysed_with_two_models_side_by_side(live_server, page, photos, screenshots):

@@ -10,7 +10,7 @@ function renderNav(active) {
   const nav = document.createElement("nav");
   nav.className = "app-nav";
   nav.innerHTML = '<span class="brand">fingerspell</span>' +
-    '<a href="/">Live</a><a href="/inspect">Inspect</a><a href="/datasets">Datasets</a>' +
+    '<a href="/">Live</a><a href="/#practice">Practice</a><a href="/inspect">Inspect</a><a href="/datasets">Datasets</a>' +
     '<span class="model" id="nav-model"></span>';
   for (const a of nav.querySelectorAll("a")) if (a.getAttribute("href") === active) a.classList.add("active");
   document.body.prepend(nav);
