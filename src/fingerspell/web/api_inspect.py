@@ -5,6 +5,7 @@ Start one with POST, then poll `GET /api/jobs/{id}?since=N` for the results afte
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,20 +103,38 @@ def start_folder_job(request: Request, body: FolderJob) -> dict[str, Any]:
     return job.view()
 
 
-def _video_work(source: VideoSource, pool: PredictorPool, conf: float):
-    def work(job: Job) -> dict[str, Any]:
-        hands = 0
+def _video_work(source: VideoSource, reopen: Callable[[], VideoSource], pools: list[tuple[str, PredictorPool]],
+                conf: float):
+    """The job for one video: every frame through the first model (the page's timeline), then,
+    when a second model is given, the same video through it too (`summary.compare`)."""
+    def spell(pool: PredictorPool, frames: VideoSource, job: Job, record: bool) -> tuple[Any, float | None, int, list]:
+        hands, frame_letters = 0, []
         with pool.borrow(conf) as predictor:  # a whole video: tracking state belongs to one stream
-            for p in predictor.predict(source):
+            for p in predictor.predict(frames):
                 hands += int(p.hand)
                 job.add({"frame": p.frame_index, "time": None if p.timestamp is None else round(p.timestamp, 3),
                          "letter": p.letter, "raw_letter": p.raw_letter, "confidence": round(p.confidence, 3),
                          "hand": p.hand, "top": p.top5[0][0] if p.top5 else None,
-                         "commits": [c.to_dict() for c in p.commits], "text": p.text})
-            speller = predictor.last_speller
-            fps = predictor.last_fps
-        return {"text": speller.text, "letters": speller.letters(), "frames": job.done, "hands": hands,
-                "fps": fps, "seconds_of_video": round(job.done / fps, 3) if fps else None}
+                         "commits": [c.to_dict() for c in p.commits], "text": p.text} if record else None)
+                frame_letters.append(p.letter)
+            return predictor.last_speller, predictor.last_fps, hands, frame_letters
+
+    def work(job: Job) -> dict[str, Any]:
+        (name, pool), *others = pools
+        speller, fps, hands, _ = spell(pool, source, job, record=True)
+        frames = len(job.results)
+        summary = {"model": name, "text": speller.text, "letters": speller.letters(), "frames": frames,
+                   "hands": hands, "fps": fps, "seconds_of_video": round(frames / fps, 3) if fps else None}
+        if others:
+            (other_name, other_pool), = others
+            second = reopen()
+            try:
+                other, _, other_hands, frame_letters = spell(other_pool, second, job, record=False)
+            finally:
+                second.close()
+            summary["compare"] = {"model": other_name, "text": other.text, "letters": other.letters(),
+                                  "hands": other_hands, "frame_letters": frame_letters}
+        return summary
     return work
 
 
@@ -125,16 +144,18 @@ async def start_video_job(
     file: UploadFile | None = File(None, description="a video file (checked by decoding); or give root + path"),
     root: int = Form(0), path: str = Form(""),
     model: str = Form(SERVED), conf: float = Form(0.5), classes: str = Form(""),
+    compare: str = Form("", description="a second model to spell the same video (summary.compare)"),
 ) -> dict[str, Any]:
     """Analyse a video: each frame's smoothed letter, and the spelled text with each letter's
-    time (`summary.letters`), as `fingerspell predict VIDEO` spells it. 413 / 415 for an upload
-    over the limit or not a video; 404 for a path outside the roots."""
+    time (`summary.letters`), as `fingerspell predict VIDEO` spells it; with `compare`, the same
+    video spelled by a second model too. 413 / 415 for an upload over the limit or not a video;
+    404 for a path outside the roots."""
     conf, chosen = parse_conf(conf), parse_classes(classes)
-    [(name, pool)] = _pools(request, [model], chosen)
+    pools = _pools(request, [model] + ([compare] if compare and compare != model else []), chosen)
     if file is not None and file.filename:
         data = await read_upload(file, request.app.state.config.max_upload_bytes)
         source, tmp = await run_in_threadpool(open_upload_video, data, file.filename)
-        title = file.filename
+        title, video_path = file.filename, tmp
     else:
         try:
             where = roots_module.resolve(request.app.state.config.roots, root, path)
@@ -146,15 +167,21 @@ async def start_video_job(
             source = await run_in_threadpool(open_video, where.path)
         except FingerspellError:
             raise HTTPException(415, f"{where.relative}: not a video (no frame could be decoded)") from None
-        source.name, tmp, title = where.relative, None, where.relative
+        source.name, tmp, title, video_path = where.relative, None, where.relative, where.path
     total = source.size()
+
+    def reopen() -> VideoSource:
+        again = open_video(video_path)
+        again.name = source.name
+        return again
 
     def cleanup() -> None:
         source.close()
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
 
-    job = jobs(request).start("video", title, _video_work(source, pool, conf), total=total, cleanup=cleanup)
+    job = jobs(request).start("video", title, _video_work(source, reopen, pools, conf),
+                              total=total * len(pools) if total else total, cleanup=cleanup)
     return job.view()
 
 

@@ -140,6 +140,20 @@ def test_video_job_spells_the_clip_with_times(client, photo_root):
     assert 0 <= letters[0]["time"] < 1.0 <= letters[1]["time"] < 1.4  # V shows within 0.4 s of its start
 
 
+def test_video_job_compares_two_models(client, photo_root):
+    job = client.post("/api/jobs/video", data={"root": 0, "path": "clips/lv.avi", "compare": "default"})
+    assert job.status_code == 200, job.text
+    view, frames = wait(client, job.json())
+    assert view["state"] == "finished", view["error"]
+    assert view["total"] == view["done"] == 120  # both models went through the 60 frames
+    summary = view["summary"]
+    assert summary["model"] == "served" and summary["text"] == "LV"
+    compare = summary["compare"]
+    assert compare["model"] == "default" and compare["text"] == "LV"  # the same bundle spells the same
+    assert compare["frame_letters"] == [f["letter"] for f in frames]
+    assert [c["letter"] for c in compare["letters"]] == ["L", "V"]
+
+
 def test_uploaded_video_is_analysed_like_a_file(client, photo_root):
     data = (photo_root / "clips" / "lv.avi").read_bytes()
     job = client.post("/api/jobs/video", files={"file": ("my clip.bin", io.BytesIO(data))})

@@ -95,8 +95,15 @@ def test_query_relabel_in_the_grid_and_undo(live_server, page, screenshots):
 
 def test_video_timeline_and_spelled_text(live_server, page, photo_root, screenshots):
     page.goto(live_server.url + "/inspect")
+    expect(page.locator("#compare option[value=second]")).to_have_count(1)
+    page.select_option("#compare", "second")  # the same video spelled by a second bundle too
     page.set_input_files("#files", str(photo_root / "clips" / "lv.avi"))
     expect(page.locator("#spelled")).to_have_text("LV", timeout=TIMEOUT)
+    expect(page.locator("#compare-spelled")).to_have_text("LV", timeout=TIMEOUT)
+    expect(page.locator("#compare-name")).to_have_text("second")
+    expect(page.locator("#compare-letters .letter-time")).to_have_count(2)
+    compared = page.locator("#compare-timeline .seg[data-letter]")
+    assert {compared.nth(i).get_attribute("data-letter") for i in range(compared.count())} == {"L", "V"}
     chips = page.locator("#letters .letter-time")
     expect(chips).to_have_count(2)
     letters = [chips.nth(i).get_attribute("data-letter") for i in range(2)]

@@ -14,14 +14,10 @@ function letterRuns(frames, fps) {
   return runs;
 }
 
-function renderVideo(title, frames, summary, total, fps) {
-  document.getElementById("video-panel").hidden = false;
-  document.getElementById("video-title").textContent = title;
-  fps = fps || (summary && summary.fps) || 30;
-  const duration = Math.max(1 / fps, (total || frames.length) / fps);
-  const timeline = document.getElementById("timeline");
+// Coloured segments, one a run of the same letter, on a timeline `duration` seconds long.
+function drawRuns(timeline, runs, duration) {
   timeline.replaceChildren();
-  for (const run of letterRuns(frames, fps)) {
+  for (const run of runs) {
     const seg = el("div", { class: "seg", title: (run.letter || "no letter") + "  " + run.start.toFixed(2) +
       "-" + run.end.toFixed(2) + " s", text: run.letter || "" });
     seg.style.left = (100 * run.start / duration) + "%";
@@ -30,6 +26,33 @@ function renderVideo(title, frames, summary, total, fps) {
     if (run.letter) seg.dataset.letter = run.letter;
     timeline.append(seg);
   }
+}
+
+// The second model's reading of the same video (summary.compare), under the first one's.
+function renderCompare(compare, frames, fps, duration) {
+  const panel = document.getElementById("video-compare");
+  panel.hidden = !compare;
+  if (!compare) return;
+  document.getElementById("compare-name").textContent = compare.model;
+  document.getElementById("compare-spelled").textContent = compare.text || "\u2014";
+  const letters = document.getElementById("compare-letters");
+  letters.replaceChildren();
+  for (const c of compare.letters) {
+    if (c.letter === " ") continue;
+    letters.append(el("span", { class: "chip letter-time", "data-letter": c.letter, "data-time": c.time },
+      el("b", { text: c.letter }), " " + (c.time === null ? "frame " + c.frame : c.time.toFixed(2) + " s")));
+  }
+  const theirs = compare.frame_letters.map((letter, i) => ({ letter, frame: i, time: frames[i] ? frames[i].time : null }));
+  drawRuns(document.getElementById("compare-timeline"), letterRuns(theirs, fps), duration);
+}
+
+function renderVideo(title, frames, summary, total, fps) {
+  document.getElementById("video-panel").hidden = false;
+  document.getElementById("video-title").textContent = title;
+  fps = fps || (summary && summary.fps) || 30;
+  const duration = Math.max(1 / fps, (total || frames.length) / fps);
+  const timeline = document.getElementById("timeline");
+  drawRuns(timeline, letterRuns(frames, fps), duration);
   const commits = [];
   for (const f of frames) for (const c of f.commits || []) commits.push(c);
   for (const c of commits) {
@@ -59,6 +82,7 @@ function renderVideo(title, frames, summary, total, fps) {
       el("b", { text: c.letter }), " " + (c.time === null ? "frame " + c.frame : c.time.toFixed(2) + " s") +
       (c.kind === "double" ? " (double)" : "")));
   }
+  renderCompare(summary && summary.compare, frames, fps, duration);
   const hands = frames.filter(f => f.hand).length;
   document.getElementById("video-summary").textContent = frames.length + (total ? " of " + total : "") +
     " frames analysed, hand in " + hands + (summary && summary.frames ? " (" + (summary.frames / fps).toFixed(1) +

@@ -174,6 +174,9 @@ async function analyseFolder() {
 async function analyseVideo(where, title) {
   showError("");
   const form = formFor($("model").value);
+  const other = $("compare").value && $("compare").value !== $("model").value ? $("compare").value : "";
+  if (other) form.append("compare", other);  // the same video spelled by a second model
+  const passes = other ? 2 : 1;
   if (where.file) form.append("file", where.file, where.file.name);
   else { form.append("root", where.root); form.append("path", where.path); }
   let job;
@@ -185,7 +188,7 @@ async function analyseVideo(where, title) {
     const total = view.total || frames.length || 1;
     setStatus((view.state === "running" ? "analysing video: " : "video " + view.state + ": ") + view.done +
       (view.total ? " of " + view.total : "") + " frames", view.done / total);
-    renderVideo(title, frames, view.state === "running" ? null : view.summary, view.total);
+    renderVideo(title, frames, view.state === "running" ? null : view.summary, view.total && view.total / passes);
   });
 }
 
