@@ -158,23 +158,10 @@ def _landmark_folds(ds: Dataset, samples: list[Sample], labels: np.ndarray, fold
                     steps: int, progress: Callable[[str], None] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import torch
 
-    from fingerspell.evaluate.protocols import LandmarkSet
-    from fingerspell.hands.extract import load_landmarks
-    from fingerspell.train.landmark_inputs import image_sizes
+    from fingerspell.evaluate.landmark_sets import landmark_set_of
 
-    rows = load_landmarks(ds)
-    if not rows:
-        raise FingerspellError(f"dataset {ds.name!r} has no landmarks: run `fingerspell data landmarks {ds.name}` first")
-    n = len(samples)
-    points = np.zeros((n, 21, 3), np.float32)
-    found = np.zeros(n, bool)
-    handedness = np.full(n, "", dtype="<U5")
-    for i, s in enumerate(samples):
-        row = rows.get(s.id)
-        if row is not None and row.found and row.points is not None:
-            points[i], found[i], handedness[i] = row.points, True, row.handedness or ""
-    data = LandmarkSet(ds.name, np.array([ds.classes[y] for y in labels]), np.array([s.signer or "" for s in samples]),
-                       points, handedness, image_sizes(samples), found)
+    data = landmark_set_of(ds, samples, [ds.classes[y] for y in labels])
+    n, found = len(samples), data.found
     probs = np.zeros((n, len(ds.classes)), np.float32)
     features = np.zeros((n, 0), np.float32)
     if not found.any():

@@ -83,10 +83,18 @@ def load_landmark_set(dataset: Dataset | str) -> LandmarkSet:
     Raises DatasetNotFoundError for an unknown name and FingerspellError when the dataset has
     no landmarks at all (run `fingerspell data landmarks NAME`).
     """
-    from fingerspell.hands.extract import load_landmarks
-
     ds = Dataset.load(dataset) if isinstance(dataset, str) else dataset
     samples = list(ds.samples())
+    return landmark_set_of(ds, samples, [canonical_label(s.label) for s in samples])
+
+
+def landmark_set_of(ds: Dataset, samples: list, labels: list[str]) -> LandmarkSet:
+    """`samples` of `ds` (with these `labels`, in order) and their cached landmarks.
+
+    Raises FingerspellError when the dataset has no landmarks at all.
+    """
+    from fingerspell.hands.extract import load_landmarks
+
     rows = load_landmarks(ds)
     if samples and not rows:
         raise FingerspellError(f"dataset {ds.name!r} has no landmarks: run `fingerspell data landmarks {ds.name}` first")
@@ -101,7 +109,7 @@ def load_landmark_set(dataset: Dataset | str) -> LandmarkSet:
             handedness[i] = row.handedness or ""
     return LandmarkSet(
         name=ds.name,
-        labels=np.array([canonical_label(s.label) for s in samples], dtype=object).astype(str),
+        labels=np.array(labels, dtype=object).astype(str),
         groups=np.array([s.signer or "" for s in samples], dtype=object).astype(str),
         points=points, handedness=handedness, image_size=image_sizes(samples), found=found,
     )
