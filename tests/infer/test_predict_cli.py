@@ -120,7 +120,8 @@ def test_live_without_a_gui_says_so(bundle_dir):
     result = subprocess.run([sys.executable, "-m", "fingerspell", "live", "--model", str(bundle_dir)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "cannot open a live window" in result.stderr and "fingerspell predict 0 --save" in result.stderr
+    assert "cannot open a live window" in result.stderr and "fingerspell serve --open" in result.stderr
+    assert "fingerspell predict 0 --save" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -9,7 +9,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "live", help="recognise and spell letters from a webcam in a window (q quits)",
         description="Open the camera and show the hand box, the letter, top-5 bars, the spelled text and the "
         "frame rate in a window; q quits. Needs an OpenCV build with a GUI and a display: with the headless "
-        "build this project installs, use `fingerspell predict 0 --save out.mp4` to record the same view.",
+        "build this project installs, use the browser app (`fingerspell serve --open`) or record the same view "
+        "with `fingerspell predict 0 --save out.mp4`.",
         epilog="examples:\n  fingerspell live\n  fingerspell live --camera 1 --conf 0.7",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--camera", type=int, default=0, help="camera index (default 0)")

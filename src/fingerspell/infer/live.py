@@ -19,7 +19,8 @@ import cv2
 from fingerspell.errors import DisplayError
 
 WINDOW = "fingerspell live (q quits)"
-HEADLESS_HINT = "record the annotated view instead: fingerspell predict {camera} --save out.mp4 --limit 300"
+HEADLESS_HINT = ("sign at your webcam in the browser app instead: fingerspell serve --open "
+                 "(or record the annotated view: fingerspell predict {camera} --save out.mp4 --limit 300)")
 
 
 def gui_available() -> tuple[bool, str]:
