@@ -5,7 +5,6 @@ Every bad dataset is built in tmp_path from small real pieces of the shared data
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 import shutil
 import subprocess
@@ -15,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fingerspell import home
 from fingerspell.cli import main
 from fingerspell.data import Dataset, import_dataset
+from tests.data.helpers import datasets_snapshot
 
 
 def mnist_lines(datasets_root: Path, rows: int = 50) -> list[str]:
@@ -177,17 +176,13 @@ CASES = [
 ]
 
 
-def _snapshot() -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(home.datasets_dir().iterdir())}
-
-
 @pytest.mark.parametrize("make_case", CASES, ids=[c.__name__.removeprefix("case_") for c in CASES])
 def test_bad_input_one_clear_line_and_index_unchanged(make_case, tmp_path, datasets_root, capsys):
     # A good index already exists under the name the bad import will try to replace.
     good = import_dataset(write_mnist(tmp_path / "good", mnist_lines(datasets_root, 20)), name="target")
     good_rows = [(s.source, s.row, s.label) for s in good.samples()]
     good.close()
-    before = _snapshot()
+    before = datasets_snapshot()
     path, expected = make_case(tmp_path, datasets_root)
     capsys.readouterr()
 
@@ -199,7 +194,7 @@ def test_bad_input_one_clear_line_and_index_unchanged(make_case, tmp_path, datas
         assert len(lines) == 1, captured.err
         assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
         assert captured.out == ""
-        assert _snapshot() == before  # byte-identical index, no new index, no temp file left
+        assert datasets_snapshot() == before  # byte-identical index, no new index, no temp file left
     with Dataset.load("target") as ds:
         assert [(s.source, s.row, s.label) for s in ds.samples()] == good_rows
 

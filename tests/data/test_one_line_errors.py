@@ -6,17 +6,16 @@ The inputs are the report's own: a COCO `image_id` that is a JSON list, a query 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 
 import pytest
 
 from fingerspell import home
-from fingerspell.cli import main
 from fingerspell.data import Dataset, import_dataset
 from fingerspell.data.query import MAX_COMPARISONS, MAX_DEPTH, compile_query, count
 from tests.data.test_bad_input import mnist_lines, write_mnist
+from tests.data.helpers import datasets_snapshot, one_error
 
 
 @pytest.fixture
@@ -24,20 +23,6 @@ def small(tmp_path, datasets_root) -> Dataset:
     ds = import_dataset(write_mnist(tmp_path / "mnist", mnist_lines(datasets_root, 20)), name="small")
     yield ds
     ds.close()
-
-
-def _snapshot() -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(home.datasets_dir().iterdir())}
-
-
-def _one_error(capsys, argv: list[str]) -> str:
-    capsys.readouterr()
-    code = main(argv)
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert code == 2, captured
-    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
-    return lines[0]
 
 
 def test_coco_image_id_that_is_a_list(tmp_path, datasets_root, capsys):
@@ -51,17 +36,17 @@ def test_coco_image_id_that_is_a_list(tmp_path, datasets_root, capsys):
         "categories": [{"id": 0, "name": "A"}],
     }
     (root / "_annotations.coco.json").write_text(json.dumps(document))
-    message = _one_error(capsys, ["data", "import", str(root)])
+    message = one_error(capsys, ["data", "import", str(root)])
     assert "_annotations.coco.json: annotation 0 names image id [0], which is not in `images`" in message
     # The same list as an image id, and as a category id.
     document["annotations"][0]["image_id"] = 0
     document["images"][0]["id"] = [0]
     (root / "_annotations.coco.json").write_text(json.dumps(document))
-    assert "which is not in `images`" in _one_error(capsys, ["data", "import", str(root)])
+    assert "which is not in `images`" in one_error(capsys, ["data", "import", str(root)])
     document["images"][0]["id"] = 0
     document["annotations"][0]["category_id"] = {"id": 0}
     (root / "_annotations.coco.json").write_text(json.dumps(document))
-    assert "is not in `categories`" in _one_error(capsys, ["data", "import", str(root)])
+    assert "is not in `categories`" in one_error(capsys, ["data", "import", str(root)])
 
 
 @pytest.mark.parametrize("expr, expected", [
@@ -73,10 +58,10 @@ def test_coco_image_id_that_is_a_list(tmp_path, datasets_root, capsys):
     ("width > 1e999", "out of range"),
 ])
 def test_query_limits_are_one_line(small, capsys, expr, expected):
-    before = _snapshot()
-    message = _one_error(capsys, ["data", "query", "small", expr])
+    before = datasets_snapshot()
+    message = one_error(capsys, ["data", "query", "small", expr])
     assert expected in message
-    assert _snapshot() == before
+    assert datasets_snapshot() == before
 
 
 def test_the_largest_accepted_queries_run(small):
@@ -95,20 +80,20 @@ def test_the_largest_accepted_queries_run(small):
 
 
 def test_fix_with_a_huge_sample_id(small, capsys):
-    before = _snapshot()
-    message = _one_error(capsys, ["data", "fix", "small", "--relabel", "99999999999999999999=N"])
+    before = datasets_snapshot()
+    message = one_error(capsys, ["data", "fix", "small", "--relabel", "99999999999999999999=N"])
     assert "has no sample with id 99999999999999999999" in message
-    message = _one_error(capsys, ["data", "fix", "small", "--remove", "99999999999999999999"])
+    message = one_error(capsys, ["data", "fix", "small", "--remove", "99999999999999999999"])
     assert "has no sample with id" in message
-    message = _one_error(capsys, ["data", "fix", "small", "--undo", "99999999999999999999"])
+    message = one_error(capsys, ["data", "fix", "small", "--undo", "99999999999999999999"])
     assert "no fix 99999999999999999999" in message
-    assert _snapshot() == before
+    assert datasets_snapshot() == before
 
 
 def test_name_of_300_characters(tmp_path, datasets_root, capsys):
     path = write_mnist(tmp_path / "other", mnist_lines(datasets_root, 5))
-    message = _one_error(capsys, ["data", "import", str(path), "--name", "n" * 300])
+    message = one_error(capsys, ["data", "import", str(path), "--name", "n" * 300])
     assert "invalid dataset name" in message and "300 characters long (at most 64)" in message
-    message = _one_error(capsys, ["data", "info", "n" * 300])
+    message = one_error(capsys, ["data", "info", "n" * 300])
     assert "invalid dataset name" in message
     assert not home.datasets_dir().exists() or not list(home.datasets_dir().glob("n*"))

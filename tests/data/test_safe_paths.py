@@ -6,36 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from fingerspell import home
-from fingerspell.cli import main
 from fingerspell.data import Dataset, import_dataset
 from fingerspell.data.export import export_dataset
 from fingerspell.errors import UnsafePathError
 from tests.data.test_bad_input import letters_csv, letters_yolo
-
-
-def _snapshot() -> dict[str, str]:
-    folder = home.datasets_dir()
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())} if folder.exists() else {}
-
-
-def _one_error(capsys, argv: list[str]) -> str:
-    """Run the CLI; it must fail with exactly one `error:` line and print nothing else."""
-    capsys.readouterr()
-    code = main(argv)
-    captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
-    assert code == 2, captured
-    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
-    assert captured.out == ""
-    return lines[0]
+from tests.data.helpers import datasets_snapshot, one_error
 
 
 def _tree(folder: Path) -> dict[str, str]:
@@ -57,28 +38,28 @@ def test_corners_csv_absolute_label_and_dotfile_are_refused(tmp_path, datasets_r
 
     # The report's input: the file is `.bashrc` and the label an absolute (lower-case) folder.
     csv_file.write_text("\n".join(lines + [f".bashrc,1,1,5,5,{str(victim).lower()}"]) + "\n")
-    message = _one_error(capsys, ["data", "import", str(root), "--name", "evil"])
+    message = one_error(capsys, ["data", "import", str(root), "--name", "evil"])
     assert "_annotations.csv:5: class name" in message and "contains a path separator" in message
 
     # Each half alone is refused too: a dotfile is not an image, whatever its label ...
     csv_file.write_text("\n".join(lines + [".bashrc,1,1,5,5,A"]) + "\n")
-    message = _one_error(capsys, ["data", "import", str(root), "--name", "evil"])
+    message = one_error(capsys, ["data", "import", str(root), "--name", "evil"])
     assert "_annotations.csv:5: '.bashrc' is not an image file" in message
 
     # ... and a real image cannot carry a label that is a path.
     csv_file.write_text("\n".join(lines + [f"{image},1,1,5,5,{victim}"]) + "\n")
-    message = _one_error(capsys, ["data", "import", str(root), "--name", "evil"])
+    message = one_error(capsys, ["data", "import", str(root), "--name", "evil"])
     assert "_annotations.csv:5: class name" in message and "path separator" in message
-    assert _snapshot() == {} and _tree(victim) == before_victim
+    assert datasets_snapshot() == {} and _tree(victim) == before_victim
 
 
 def test_yolo_names_with_dot_dot_are_refused(tmp_path, datasets_root, capsys):
     root = letters_yolo(tmp_path, datasets_root, count=3)
     config = (root / "data.yaml").read_text().replace("'A'", "'../../..'")
     (root / "data.yaml").write_text(config)
-    message = _one_error(capsys, ["data", "import", str(root), "--format", "yolo"])
+    message = one_error(capsys, ["data", "import", str(root), "--format", "yolo"])
     assert "data.yaml: names[0]: class name '../../..' contains a path separator" in message
-    assert _snapshot() == {}
+    assert datasets_snapshot() == {}
 
 
 def test_coco_category_with_dot_dot_is_refused(tmp_path, datasets_root, capsys):
@@ -92,7 +73,7 @@ def test_coco_category_with_dot_dot_is_refused(tmp_path, datasets_root, capsys):
         "categories": [{"id": 0, "name": "../escaped"}],
     }
     (root / "_annotations.coco.json").write_text(json.dumps(document))
-    message = _one_error(capsys, ["data", "import", str(root)])
+    message = one_error(capsys, ["data", "import", str(root)])
     assert "_annotations.coco.json: category 0: class name '../escaped' contains a path separator" in message
 
     # Any existing file named by file_name is not a sample: only images are.
@@ -100,9 +81,9 @@ def test_coco_category_with_dot_dot_is_refused(tmp_path, datasets_root, capsys):
     document["images"][0]["file_name"] = "notes.txt"
     (root / "notes.txt").write_text("secret")
     (root / "_annotations.coco.json").write_text(json.dumps(document))
-    message = _one_error(capsys, ["data", "import", str(root)])
+    message = one_error(capsys, ["data", "import", str(root)])
     assert "image 0: 'notes.txt' is not an image file" in message
-    assert _snapshot() == {}
+    assert datasets_snapshot() == {}
 
 
 def test_export_refuses_a_tampered_index(tmp_path, datasets_root):
@@ -149,9 +130,9 @@ def test_symlink_out_of_the_dataset_is_refused_at_import_and_export(tmp_path, da
     secret = tmp_path / "secret.txt"
     secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
     (root / "a" / "pw.jpg").symlink_to(secret)  # the report used /etc/passwd
-    message = _one_error(capsys, ["data", "import", str(root), "--name", "leak"])
+    message = one_error(capsys, ["data", "import", str(root), "--name", "leak"])
     assert "pw.jpg (a symbolic link): leads outside the folder" in message
-    assert _snapshot() == {}
+    assert datasets_snapshot() == {}
 
     # Linked afterwards (the index was made while the file was real): export refuses too.
     (root / "a" / "pw.jpg").unlink()
@@ -159,7 +140,7 @@ def test_symlink_out_of_the_dataset_is_refused_at_import_and_export(tmp_path, da
     victim = sorted((root / "b").iterdir())[0]
     victim.unlink()
     victim.symlink_to(secret)
-    message = _one_error(capsys, ["data", "export", "leak", str(tmp_path / "out"), "--format", "folders"])
+    message = one_error(capsys, ["data", "export", "leak", str(tmp_path / "out"), "--format", "folders"])
     assert "leads outside the folder" in message
     assert not (tmp_path / "out").exists()
 
@@ -175,21 +156,21 @@ def test_symlink_out_of_the_dataset_is_refused_at_import_and_export(tmp_path, da
 def test_empty_class_folder_and_dangling_symlink_are_errors(tmp_path, datasets_root, capsys):
     root = _two_class_folders(tmp_path, datasets_root)
     (root / "c").mkdir()
-    message = _one_error(capsys, ["data", "import", str(root)])
+    message = one_error(capsys, ["data", "import", str(root)])
     assert "classes/c: class folder 'c' holds no images" in message
     (root / "c").rmdir()
     (root / "b" / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
-    message = _one_error(capsys, ["data", "import", str(root)])
+    message = one_error(capsys, ["data", "import", str(root)])
     assert "gone.jpg: broken symbolic link" in message
-    assert _snapshot() == {}
+    assert datasets_snapshot() == {}
 
 
 @pytest.mark.parametrize("name", ["", "a*b", "two\nlines", "con:aux?<>|", "x" * 300, "../up", "-dash", "con"])
 def test_bad_dataset_names_are_refused_before_reading(name, tmp_path, datasets_root, capsys):
     root = _two_class_folders(tmp_path, datasets_root)
-    message = _one_error(capsys, ["data", "import", str(root), f"--name={name}"])
+    message = one_error(capsys, ["data", "import", str(root), f"--name={name}"])
     assert "invalid dataset name" in message
-    assert _snapshot() == {}
+    assert datasets_snapshot() == {}
 
 
 def test_yolo_path_outside_the_dataset_folder_is_refused(tmp_path, datasets_root, capsys):
@@ -197,13 +178,13 @@ def test_yolo_path_outside_the_dataset_folder_is_refused(tmp_path, datasets_root
     original = (root / "data.yaml").read_text()
     for bad in ("path: /", f"path: {tmp_path}", "path: ../.."):
         (root / "data.yaml").write_text(f"{bad}\n{original}")
-        message = _one_error(capsys, ["data", "import", str(root), "--format", "yolo"])
+        message = one_error(capsys, ["data", "import", str(root), "--format", "yolo"])
         assert "leads outside the dataset folder" in message, bad
     for bad in ("train: /etc", "train: ../../../../../../../etc"):
         (root / "data.yaml").write_text(original.replace("train: train/images", bad))
-        message = _one_error(capsys, ["data", "import", str(root), "--format", "yolo"])
+        message = one_error(capsys, ["data", "import", str(root), "--format", "yolo"])
         assert "leads outside the dataset folder" in message or "must be relative" in message, bad
-    assert _snapshot() == {}
+    assert datasets_snapshot() == {}
     # Roboflow's own `../train/images` still reads.
     (root / "data.yaml").write_text(original.replace("train: train/images", "train: ../train/images"))
     with import_dataset(root, format="yolo") as ds:

@@ -1,26 +1,19 @@
 """What every fuzz property checks: success, or one FingerspellError line and no index change."""
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fingerspell import home
 from fingerspell.data import import_dataset
 from fingerspell.data.names import class_name_problem
 from fingerspell.data.safe_paths import is_inside
 from fingerspell.errors import FingerspellError
+from tests.data.helpers import datasets_snapshot
 from tests.fuzz.conftest import TRIED
 
 
-def snapshot() -> dict[str, str]:
-    """Every file in the datasets folder (temporaries included) and its sha256."""
-    folder = home.datasets_dir()
-    if not folder.exists():
-        return {}
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def count(test: str, outcome: str) -> None:
@@ -32,7 +25,7 @@ def outcome_of(test: str, action: Callable[[], Any], *, check_index: bool = True
     """Run `action`: it returns, or raises a FingerspellError whose message is one non-empty
     line, and then the datasets folder is byte for byte what it was. Any other exception
     propagates (hypothesis reports it, shrunk)."""
-    before = snapshot() if check_index else None
+    before = datasets_snapshot() if check_index else None
     try:
         result = action()
     except FingerspellError as exc:
@@ -40,7 +33,7 @@ def outcome_of(test: str, action: Callable[[], Any], *, check_index: bool = True
         assert message.strip(), f"{type(exc).__name__} with an empty message"
         assert len(message.splitlines()) == 1, f"message is not one line: {message!r}"
         if check_index:
-            assert snapshot() == before, "a failed call changed the datasets folder"
+            assert datasets_snapshot() == before, "a failed call changed the datasets folder"
         count(test, "refused")
         return exc
     count(test, "accepted")
