@@ -368,7 +368,7 @@ def _run_stream(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
             writer.close()
     summary.seconds = time.perf_counter() - start
     summary.mean_ms = {k: v / max(1, summary.items) for k, v in totals.items()}
-    speller = getattr(predictor, "last_speller", None)
+    speller = predictor.last_speller
     summary.text = speller.text if speller is not None else (last.text if last else "")
     summary.committed = speller.letters() if speller is not None else []
     summary.switches_per_second = switches_per_second(letters, fps)

@@ -79,6 +79,6 @@ def run_live(camera: int = 0, model: str | Path | None = None, conf: float = 0.5
         source.close()
         cv2.destroyAllWindows()
         predictor.close()
-    speller = getattr(predictor, "last_speller", None)
+    speller = predictor.last_speller
     return {"text": speller.text if speller else "", "letters": speller.letters() if speller else [],
             "frames": frames, "fps": round(fps, 1)}

@@ -100,6 +100,10 @@ class Predictor:
         self.mode = mode
         self.threads = threads or 1
         self.spelling_options = dict(spelling or {})
+        # The last video or camera stream's spelling and frame rate (set by spell_stream), so a
+        # caller that stops a stream early can still read the text.
+        self.last_speller: Any = None
+        self.last_fps: float | None = None
         self.temperature = self.bundle.temperature  # calibration: softmax(logits / T)
         hands = self.bundle.hands
         self.model_complexity = hands.model_complexity if model_complexity is None else model_complexity
