@@ -153,8 +153,9 @@ def build_devset(split: str, takes: dict, poses: list, seed: int = 0) -> dict[st
 
 def spell_word(s: Any, word: str, takes: dict | None, rng: np.random.Generator, photos: dict | None = None) -> None:
     """Append one word: holds of 0.4-1.2 s, J/Z as 1.2 s of their real movement, a bounce
-    between double letters."""
-    from fingerspell.infer.spelling_data import photo_pose
+    between double letters (after which the same take, or the same photo, goes on: a bounce
+    brings the hand back to where it was)."""
+    from fingerspell.infer.spelling_data import TAKE_FPS, photo_pose
 
     placed = None
     for i, letter in enumerate(word):
@@ -164,8 +165,9 @@ def spell_word(s: Any, word: str, takes: dict | None, rng: np.random.Generator, 
             s.bounce(float(rng.uniform(0.2, 0.35)), float(rng.uniform(0.4, 0.8)), axis=int(rng.integers(2)))
             if photos is not None:
                 s.pose(s._last, letter, seconds)
-            else:
-                s.take(part, letter, seconds=seconds)
+            else:  # the bounce returns to where the hand was: the same take goes on
+                need = min(len(part), max(2, round(seconds * TAKE_FPS)))
+                s.take(part, letter, seconds=seconds, start=max(0, min(s.take_end, len(part) - need)))
             continue
         if photos is not None:
             pose = photos[letter][int(rng.integers(len(photos[letter])))]
@@ -263,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", choices=["before", "after", "both"], default="both")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "spelling.json")
     parser.add_argument("--cache", type=Path, default=REPO / "bench" / "results" / "cache")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one of the bundle's spelling parameters for the 'after' rules (tuning)")
     args = parser.parse_args(argv)
     from fingerspell.atomic import write_json
 
@@ -270,9 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     model = Model(args.model)
     takes, poses = load_sources(args.cache)
     devset = build_devset(args.split, takes, poses)
-    params = model.bundle.extra.get("spelling")
+    params = dict(model.bundle.extra.get("spelling") or {})
+    for item in args.set:
+        key, _, value = item.partition("=")
+        params[key] = json.loads(value)
     results: dict[str, Any] = {"split": args.split, "bundle": str(args.model), "temperature": model.temperature,
-                               "fps": 30}
+                               "fps": 30, "overrides": args.set}
     for rules in (["before", "after"] if args.rules == "both" else [args.rules]):
         results[rules] = evaluate(devset, model, rules, params if rules == "after" else None)
         r = results[rules]

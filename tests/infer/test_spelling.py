@@ -45,13 +45,38 @@ def test_a_bounce_commits_a_double_letter(model, photos, takes, source):
         stream.pose(pose, "L", 0.6)
         stream.bounce(0.3, 0.7)
         stream.pose(pose, "L", 0.6)
-    else:
-        stream.take(takes["L"][0], "L", seconds=0.6, start=10)
+    else:  # the bounce brings the hand back: the take goes on where it was
+        stream.take(takes["L"][0], "L", seconds=0.6, start=45)
         stream.bounce(0.3, 0.7)
-        stream.take(takes["L"][0], "L", seconds=0.6, start=40)
+        stream.take(takes["L"][0], "L", seconds=0.6, start=stream.take_end)
     speller, _ = spell(model, stream)
     assert speller.text == "LL"
     assert commits(speller) == [("L", "letter"), ("L", "double")]
+
+
+def test_a_slide_at_the_same_distance_commits_a_double_letter(model, photos):
+    stream = Stream(seed=5)
+    pose = placed(stream, photos["L"])
+    stream.pose(pose, "L", 0.6)
+    slid = pose.copy()
+    slid[:, 0] += 1.2 * float(np.linalg.norm(pose[9, :2] - pose[0, :2]))  # a palm size and a bit sideways
+    stream.pose(slid, "L", 0.6)
+    speller, _ = spell(model, stream)
+    assert commits(speller) == [("L", "letter"), ("L", "double")]
+
+
+@pytest.mark.parametrize("letter, take", [("R", 1), ("T", 0), ("U", 1), ("V", 1)])
+def test_a_real_hold_with_the_hand_moved_to_a_new_place_commits_once(model, takes, letter, take):
+    # Webcam takes in which the signer moves the held hand a palm size or more to another place,
+    # nearer to or further from the camera (T: a smooth 0.3 s move; R, U, V: one-frame jumps, a
+    # cut in the recording). A bounce or slide keeps the hand's distance; these commit once.
+    stream = Stream(seed=6)
+    stream.take(takes[letter][take], letter)
+    speller, _ = spell(model, stream)
+    assert commits(speller) == [(letter, "letter")]
+    # The takes do hold that movement: judged by movement alone it reads as a double.
+    speller, _ = spell(model, stream, params={"depth_change": 100.0})
+    assert commits(speller) == [(letter, "letter"), (letter, "double")]
 
 
 def test_a_transition_commits_no_letters_in_between(model, takes):

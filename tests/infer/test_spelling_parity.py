@@ -22,13 +22,14 @@ RUNNER = Path(__file__).with_name("spelling_runner.mjs")
 
 def streams(model, takes, photos):
     """Real streams that exercise every rule: words with transitions, a bounce, J and Z, a gap
-    between words, a short dropout, a left hand, 15 and 30 fps."""
+    between words, a short dropout, a left hand, 15 and 30 fps, a hand moved to a new place."""
     out = []
     s = Stream(seed=11)
-    for letter in "HEL":
+    for letter in "HE":
         s.take(takes[letter][0], letter, seconds=0.6, start=10)
+    s.take(takes["L"][0], "L", seconds=0.6, start=45)
     s.bounce(0.3, 0.7)
-    s.take(takes["L"][0], "L", seconds=0.6, start=40)
+    s.take(takes["L"][0], "L", seconds=0.6, start=s.take_end)  # the bounce comes back: the take goes on
     s.take(takes["O"][0], "O", seconds=0.6, start=10)
     s.gap(0.8)
     s.take(takes["J"][1], "J")
@@ -42,6 +43,10 @@ def streams(model, takes, photos):
     s.pose(pose, "B", 0.7)
     s.pose(placed(s, photos["C"]), "C", 0.7)
     out.append(s)
+    s = Stream(seed=13)  # real holds in which the signer moves the hand to a new place (no double)
+    s.take(takes["R"][1], "R")
+    s.take(takes["V"][1], "V")
+    out.append(s)
     frames = []
     for s in out:
         probs = model.probabilities(s.frames)
@@ -50,7 +55,7 @@ def streams(model, takes, photos):
     left = [{**f, "handedness": "Left" if f["landmarks"] is not None else None} for f in frames[1]]
     for i in (5, 6):  # inside the first hold
         left[i] = {**left[i], "probs": None, "landmarks": None, "handedness": None}
-    frames.append(left)
+    frames.insert(2, left)
     return frames
 
 
@@ -86,6 +91,7 @@ def test_browser_rules_match_python_frame_by_frame(model, takes, photos, tmp_pat
     # The streams are real spelling, not empty agreement.
     assert texts[0].startswith("HELLO") and "J" in texts[0] and "Z" in texts[0]
     assert texts[1] == texts[2] == "BBC"
+    assert texts[3] == "RV"
 
 
 def test_browser_defaults_are_the_python_defaults():

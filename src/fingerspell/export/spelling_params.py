@@ -32,9 +32,10 @@ DEFAULTS: dict[str, Any] = {
     "still_speed": 1.8,      # palm sizes / s: below it the hand is steady (a hold)
     "move_speed": 2.0,       # palm sizes / s: above it the hand is changing letter (or bouncing)
     "change_distance": 0.12, # palm sizes: a hand shape this different from the held letter's is a new letter
-    "bounce_distance": 0.5,  # palm sizes the hand moves within bounce_time for a double letter
+    "bounce_distance": 0.35, # palm sizes the hand moves within bounce_time for a double letter
     "bounce_time": 0.4,      # s: ... (slower drift is no bounce)
     "slide_distance": 1.0,   # palm sizes the hand slides (not back) within bounce_time: also a double
+    "depth_change": 0.1,     # fraction the palm size may change by in a double (more: the hand moved to a new place)
     "release": 0.3,          # s without a hand: the hold ends (the same letter then commits again)
     "space_after": 0.5,      # s without a hand: the word ends (a space before the next letter)
     "motion_letters": ["J", "Z"],  # letters signed as movements: committed only by the motion model
@@ -45,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "ignore": ["nothing"],   # classes treated as no hand
 }
 NUMBER_KEYS = ("threshold", "tau", "min_hold", "switch_hold", "speed_lag", "still_speed", "move_speed", "change_distance",
-               "bounce_distance", "bounce_time", "slide_distance", "release", "space_after", "motion_window",
+               "bounce_distance", "bounce_time", "slide_distance", "depth_change", "release", "space_after", "motion_window",
                "motion_threshold", "motion_refractory", "motion_min_path")
 MOTION_KEYS = ("classes", "points", "tips", "mean", "std", "weights", "bias")
 
@@ -65,6 +66,7 @@ class SpellingParams:
     bounce_distance: float = DEFAULTS["bounce_distance"]
     bounce_time: float = DEFAULTS["bounce_time"]
     slide_distance: float = DEFAULTS["slide_distance"]
+    depth_change: float = DEFAULTS["depth_change"]
     release: float = DEFAULTS["release"]
     space_after: float = DEFAULTS["space_after"]
     motion_letters: list[str] = field(default_factory=lambda: list(DEFAULTS["motion_letters"]))

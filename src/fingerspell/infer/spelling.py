@@ -23,7 +23,11 @@ Per frame with a hand:
    - the same letter commits again ("double") only after a bounce or slide: within
      `bounce_time` seconds the hand's centre moves `bounce_distance` palm sizes away and at
      least halfway back (a bounce), or `slide_distance` away (a slide), then steadies with the
-     same letter, its shape unchanged (`change_distance`). Slow drift is no bounce.
+     same letter, its shape unchanged (`change_distance`). Slow drift is no bounce; nor is a
+     movement after which the palm looks more than `depth_change` bigger or smaller than when
+     the letter committed: the hand moved toward or away from the camera to a new place (a
+     signer repositioning, or a cut in the video), while a bounce or slide keeps its distance.
+     Such a move makes the new place the held letter's reference instead.
 4. J and Z: the motion model (`fingerspell.infer.motion`) reads the fingertip trajectory of the
    last `motion_window` seconds; when a motion letter's probability reaches `motion_threshold`
    and a fingertip travelled `motion_min_path` palm sizes, the letter commits. If the letter
@@ -272,6 +276,14 @@ class Spelling:
         net = distance(track.centre[0] - first.centre[0], track.centre[1] - first.centre[1])
         return (excursion > limit and net < 0.5 * excursion) or net > self.params.slide_distance * track.palm
 
+    def _same_depth(self) -> bool:
+        """The palm size now is within `depth_change` of the palm size when the held letter
+        committed (True when either is unknown)."""
+        if self._last_track is None or self._held_track is None:
+            return True
+        ratio = self._last_track.palm / self._held_track.palm
+        return max(ratio, 1.0 / ratio) <= 1.0 + self.params.depth_change
+
     def _motion_commit(self, t: float, index: int, leader: int | None) -> list[Commit]:
         p, model = self.params, self._motion
         if t - self._motion_at < p.motion_refractory:
@@ -320,6 +332,11 @@ class Spelling:
             if self._moved or t - self._leader_since >= p.switch_hold:
                 kind = "letter"
         elif self._bounce and not self._reshaped and name not in p.motion_letters and name not in (SPACE_CLASS, DELETE_CLASS):
+            if not self._same_depth():
+                # Repositioned, not bounced: the letter stays held from its new place.
+                self._held_at, self._held_track = t, self._last_track
+                self._bounce = False
+                return []
             kind = "double"
         if kind is None:
             return []

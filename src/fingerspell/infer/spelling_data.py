@@ -106,6 +106,7 @@ class Stream:
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)
         self._last: np.ndarray | None = None  # pixel points of the last frame with a hand
+        self.take_end = 0  # the frame after the last take's chunk
 
     @property
     def text(self) -> str:
@@ -135,6 +136,7 @@ class Stream:
         if start is None:
             start = int(self.rng.integers(0, len(frames) - need + 1))
         chunk = frames[start:start + need]
+        self.take_end = start + len(chunk)  # where a double letter's second hold continues the take
         count = max(1, round(len(chunk) / TAKE_FPS * self.fps))
         picks = np.minimum((np.arange(count) * TAKE_FPS / self.fps).astype(int), len(chunk) - 1)
         self._transition(chunk[0])

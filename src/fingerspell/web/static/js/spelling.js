@@ -20,9 +20,10 @@ export const DEFAULTS = Object.freeze({
   still_speed: 1.8,      // palm sizes / s: below it the hand is steady
   move_speed: 2.0,       // palm sizes / s: above it the hand is changing letter (or bouncing)
   change_distance: 0.12, // palm sizes: a hand shape this different from the held letter's is a new letter
-  bounce_distance: 0.5,  // palm sizes the hand moves within bounce_time for a double letter
+  bounce_distance: 0.35, // palm sizes the hand moves within bounce_time for a double letter
   bounce_time: 0.4,      // s
   slide_distance: 1.0,   // palm sizes the hand slides within bounce_time for a double letter
+  depth_change: 0.1,     // fraction the palm size may change by in a double (more: the hand moved to a new place)
   release: 0.3,          // s without a hand: the hold ends
   space_after: 0.5,      // s without a hand: the word ends
   motion_letters: ["J", "Z"],
@@ -321,6 +322,14 @@ export class Spelling {
     return (excursion > limit && net < 0.5 * excursion) || net > this.params.slide_distance * track.palm;
   }
 
+  _sameDepth() {
+    // The palm size now is within depth_change of the palm size when the held letter committed:
+    // a hand that moved toward or away from the camera went to a new place, it did not bounce.
+    if (this._lastTrack === null || this._heldTrack === null) return true;
+    const ratio = this._lastTrack.palm / this._heldTrack.palm;
+    return Math.max(ratio, 1.0 / ratio) <= 1.0 + this.params.depth_change;
+  }
+
   _motionCommit(t, leader) {
     const p = this.params;
     const model = this._motion;
@@ -367,6 +376,13 @@ export class Spelling {
     } else if (name !== this._held) {
       if (this._moved || t - this._leaderSince >= p.switch_hold) kind = "letter";
     } else if (this._bounce && !this._reshaped && !p.motion_letters.includes(name) && name !== SPACE && name !== DELETE) {
+      if (!this._sameDepth()) {
+        // Repositioned, not bounced: the letter stays held from its new place.
+        this._heldAt = t;
+        this._heldTrack = this._lastTrack;
+        this._bounce = false;
+        return [];
+      }
       kind = "double";
     }
     if (kind === null) return [];
