@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_spelling.py                  # report split, rules before + after
     .venv/bin/python bench/bench_spelling.py --split tune     # the split the parameters were tuned on
+    .venv/bin/python bench/bench_spelling.py --held-out       # classifiers that never saw the stream's signer
 
 The dev set (`fingerspell.infer.spelling_data`): real asl-landmarks takes (one signer, webcam
 frames, J and Z with their movement) and real Massey photos' landmarks held with drift and
@@ -32,6 +33,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(REPO / "bench"))
 DATASETS = Path(os.environ.get("FINGERSPELL_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
 STATIC = "ABCDEFGHIKLMNOPQRSTUVWXY"
 SPLITS = {
@@ -104,6 +106,7 @@ def build_devset(split: str, takes: dict, poses: list, seed: int = 0) -> dict[st
             s.take(part, letter, seconds=float(rng.uniform(0.6, 1.5)))
             s.gap(0.5)
             s.words.append(letter)
+            s.source = "asl-landmarks"
             out["single"].append(s)
             s = stream()
             s.take(part, letter)  # the whole take: 2.5-4 s of a real held letter
@@ -117,6 +120,7 @@ def build_devset(split: str, takes: dict, poses: list, seed: int = 0) -> dict[st
                 s.pose(photo_pose(pose.landmarks, pose.image_size, s.rng), letter, float(rng.uniform(0.6, 1.5)))
                 s.gap(0.5)
                 s.words.append(letter)
+                s.source = pose.path
                 out["single"].append(s)
             pose = letters.get(letter, [None])[0]
             if pose is not None:
@@ -133,6 +137,7 @@ def build_devset(split: str, takes: dict, poses: list, seed: int = 0) -> dict[st
                 s.take(part, letter, seconds=1.5, start=start)
                 s.gap(0.5)
                 s.words.append(letter)
+                s.source = "asl-landmarks"
                 out["motion"].append(s)
     words = cfg["words"]
     for k in range(0, len(words), 2):
@@ -140,6 +145,7 @@ def build_devset(split: str, takes: dict, poses: list, seed: int = 0) -> dict[st
         for word in words[k:k + 2]:
             spell_word(s, word, mine, rng)
             s.gap(float(rng.uniform(0.6, 1.0)))
+        s.source = "asl-landmarks"
         out["word"].append(s)
     for signer, letters in sorted(by_signer.items()):  # words from one signer's photos (static letters)
         for word in words:
@@ -147,6 +153,7 @@ def build_devset(split: str, takes: dict, poses: list, seed: int = 0) -> dict[st
                 s = stream()
                 spell_word(s, word, None, rng, photos=letters)
                 s.gap(0.6)
+                s.source = f"massey {signer}"
                 out["word"].append(s)
     return out
 
@@ -191,19 +198,26 @@ def _near(points: np.ndarray, last: np.ndarray | None) -> np.ndarray:
     return out
 
 
+def material(s: Any) -> str:
+    """Where a stream's landmarks come from: "asl-landmarks" (webcam takes) or "massey" (photos)."""
+    return "asl-landmarks" if s.source == "asl-landmarks" else "massey"
+
+
 def evaluate(devset: dict[str, list], model: Model, rules: str, params: dict[str, Any] | None = None,
-             temperature: float | None = None) -> dict[str, Any]:
-    """The metrics of one set of rules on a dev set."""
+             temperature: float | None = None, held_out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The metrics of one set of rules on a dev set. With `held_out` ({material: model}), each
+    stream is scored by the classifier that never saw its signer (and that model's T)."""
     from fingerspell.infer.spelling_data import edit_distance
 
     run = run_new if rules == "after" else run_old
-    temp = temperature if temperature is not None else (model.temperature if rules == "after" else 1.0)
     cache: dict[int, list] = {}
 
     def go(s: Any) -> tuple[str, list, list]:
+        m = model if held_out is None else held_out[material(s)]
         if id(s) not in cache:
-            cache[id(s)] = model.probabilities(s.frames, temp)
-        return run(model.labels, s.frames, cache[id(s)], params)
+            temp = temperature if temperature is not None else (m.temperature if rules == "after" else 1.0)
+            cache[id(s)] = m.probabilities(s.frames, temp)
+        return run(m.labels, s.frames, cache[id(s)], params)
 
     single = [go(s)[0] == s.text for s in devset["single"]]
     motion = [go(s)[0] == s.text for s in devset["motion"]]
@@ -212,7 +226,7 @@ def evaluate(devset: dict[str, list], model: Model, rules: str, params: dict[str
     for s in devset["hold"]:
         text, commits, _ = go(s)
         spurious += max(0, len(commits) - 1)
-        source = "asl-landmarks" if s.source == "asl-landmarks" else "massey"
+        source = material(s)
         by_source.setdefault(source, [0.0, 0.0])
         by_source[source][0] += max(0, len(commits) - 1)
         by_source[source][1] += len(s.frames) / s.fps / 60
@@ -263,12 +277,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=REPO / "src" / "fingerspell" / "models" / "default")
     parser.add_argument("--split", choices=sorted(SPLITS), default="report")
     parser.add_argument("--rules", choices=["before", "after", "both"], default="both")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "spelling.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON to write (default bench/results/spelling.json, spelling-held-out.json with --held-out)")
     parser.add_argument("--cache", type=Path, default=REPO / "bench" / "results" / "cache")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one of the bundle's spelling parameters for the 'after' rules (tuning)")
+    parser.add_argument("--held-out", action="store_true",
+                        help="score each stream with a classifier trained without its signer (bench/spelling_held_out.py)")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="with --held-out: a FINGERSPELL_HOME with asl-letters and asl-alphabet landmarks to train on too")
     args = parser.parse_args(argv)
     from fingerspell.atomic import write_json
+
+    if args.out is None:
+        args.out = REPO / "bench" / "results" / ("spelling-held-out.json" if args.held_out else "spelling.json")
 
     started = time.time()
     model = Model(args.model)
@@ -280,8 +302,15 @@ def main(argv: list[str] | None = None) -> int:
         params[key] = json.loads(value)
     results: dict[str, Any] = {"split": args.split, "bundle": str(args.model), "temperature": model.temperature,
                                "fps": 30, "overrides": args.set}
+    held_out = None
+    if args.held_out:
+        from spelling_held_out import held_out_models
+
+        held_out = held_out_models(model.labels, DATASETS / "asl-landmarks" / "landmarks.npz", poses, args.home)
+        results["held_out"] = {k: {"trained": m.trained_on, "temperature": round(m.temperature, 4)}
+                               for k, m in held_out.items()}
     for rules in (["before", "after"] if args.rules == "both" else [args.rules]):
-        results[rules] = evaluate(devset, model, rules, params if rules == "after" else None)
+        results[rules] = evaluate(devset, model, rules, params if rules == "after" else None, held_out=held_out)
         r = results[rules]
         print(f"{rules:6s} word CER {r['word_cer']:.1%}  words exact {r['words_exact']:.0%}  "
               f"single letters exact {r['single_exact']:.1%}  spurious/min {r['spurious_per_minute']:.2f}  "

@@ -108,6 +108,17 @@ def test_j_and_z_are_read_from_their_motion(model, takes, letter, take):
     assert letter not in static.text
 
 
+def test_a_q_that_moves_is_not_a_j(model, takes):
+    # A real webcam take of Q (pointing down) whose fingertip path the motion model alone reads
+    # as a J; the hand never shows the I (or J) shape a J is drawn with, so no J commits.
+    stream = Stream(seed=14)
+    stream.take(takes["Q"][0], "Q")
+    speller, _ = spell(model, stream)
+    assert speller.text == "Q"
+    ungated, _ = spell(model, stream, params={"motion_gate": 0.0})
+    assert "J" in ungated.text
+
+
 def test_a_still_i_is_not_a_j(model, takes):
     stream = Stream(seed=6)
     stream.take(takes["I"][0], "I", seconds=1.5, start=0)
@@ -170,6 +181,10 @@ def test_bad_input_and_bad_parameters():
         Spelling(["A", "B"], {"tau": "fast"})
     with pytest.raises(BundleError, match="unknown key 'spelling.hold'"):
         Spelling(["A", "B"], {"hold": 3})
+    with pytest.raises(BundleError, match="spelling.motion_shapes"):
+        Spelling(["A", "B"], {"motion_shapes": {"J": "I"}})
+    with pytest.raises(BundleError, match=r"spelling.motion_gate' is out of range"):
+        Spelling(["A", "B"], {"motion_gate": 1.5})
 
 
 def test_bundle_without_the_keys_loads_with_defaults_and_malformed_ones_fail(bundle_dir, tmp_path):

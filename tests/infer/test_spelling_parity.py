@@ -22,7 +22,7 @@ RUNNER = Path(__file__).with_name("spelling_runner.mjs")
 
 def streams(model, takes, photos):
     """Real streams that exercise every rule: words with transitions, a bounce, J and Z, a gap
-    between words, a short dropout, a left hand, 15 and 30 fps, a hand moved to a new place."""
+    between words, a short dropout, a left hand, 15 and 30 fps, a hand moved to a new place, a Q that moves like a J."""
     out = []
     s = Stream(seed=11)
     for letter in "HE":
@@ -46,6 +46,7 @@ def streams(model, takes, photos):
     s = Stream(seed=13)  # real holds in which the signer moves the hand to a new place (no double)
     s.take(takes["R"][1], "R")
     s.take(takes["V"][1], "V")
+    s.take(takes["Q"][0], "Q")  # moves like a J, without the I shape
     out.append(s)
     frames = []
     for s in out:
@@ -91,7 +92,7 @@ def test_browser_rules_match_python_frame_by_frame(model, takes, photos, tmp_pat
     # The streams are real spelling, not empty agreement.
     assert texts[0].startswith("HELLO") and "J" in texts[0] and "Z" in texts[0]
     assert texts[1] == texts[2] == "BBC"
-    assert texts[3] == "RV"
+    assert texts[3] == "RVQ"
 
 
 def test_browser_defaults_are_the_python_defaults():

@@ -40,14 +40,16 @@ DEFAULTS: dict[str, Any] = {
     "space_after": 0.5,      # s without a hand: the word ends (a space before the next letter)
     "motion_letters": ["J", "Z"],  # letters signed as movements: committed only by the motion model
     "motion_window": 1.0,    # s of fingertip trajectory the motion model looks at
-    "motion_threshold": 0.85, # motion model probability that commits J / Z
+    "motion_threshold": 0.8,  # motion model probability that commits J / Z
     "motion_refractory": 1.3,  # s after a J / Z before the next one can commit
     "motion_min_path": 0.8,  # palm sizes the fingertip must travel in the window
+    "motion_gate": 0.3,      # probability the letter's hand shapes must reach at some frame of the window
+    "motion_shapes": {"J": ["I", "J"], "Z": ["Z"]},  # the hand shapes each motion letter is drawn with
     "ignore": ["nothing"],   # classes treated as no hand
 }
 NUMBER_KEYS = ("threshold", "tau", "min_hold", "switch_hold", "speed_lag", "still_speed", "move_speed", "change_distance",
                "bounce_distance", "bounce_time", "slide_distance", "depth_change", "release", "space_after", "motion_window",
-               "motion_threshold", "motion_refractory", "motion_min_path")
+               "motion_threshold", "motion_refractory", "motion_min_path", "motion_gate")
 MOTION_KEYS = ("classes", "points", "tips", "mean", "std", "weights", "bias")
 
 
@@ -74,6 +76,8 @@ class SpellingParams:
     motion_threshold: float = DEFAULTS["motion_threshold"]
     motion_refractory: float = DEFAULTS["motion_refractory"]
     motion_min_path: float = DEFAULTS["motion_min_path"]
+    motion_gate: float = DEFAULTS["motion_gate"]
+    motion_shapes: dict[str, list[str]] = field(default_factory=lambda: {k: list(v) for k, v in DEFAULTS["motion_shapes"].items()})
     ignore: list[str] = field(default_factory=lambda: list(DEFAULTS["ignore"]))
     motion: dict[str, Any] | None = None  # the J/Z motion model (see fingerspell.infer.motion)
 
@@ -104,7 +108,7 @@ class SpellingParams:
                 value = data[key]
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                     raise BundleError(f"{where}: 'spelling.{key}' must be a number")
-                if value < 0 or (key in ("threshold", "motion_threshold") and value > 1):
+                if value < 0 or (key in ("threshold", "motion_threshold", "motion_gate") and value > 1):
                     raise BundleError(f"{where}: 'spelling.{key}' is out of range ({value})")
                 values[key] = float(value)
         for key in ("tau", "speed_lag", "motion_window"):
@@ -116,6 +120,13 @@ class SpellingParams:
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise BundleError(f"{where}: 'spelling.{key}' must be a list of class names")
                 values[key] = list(value)
+        if "motion_shapes" in data:
+            shapes = data["motion_shapes"]
+            if not isinstance(shapes, dict) or not all(
+                    isinstance(k, str) and isinstance(v, list) and all(isinstance(c, str) for c in v)
+                    for k, v in shapes.items()):
+                raise BundleError(f"{where}: 'spelling.motion_shapes' must map letters to lists of class names")
+            values["motion_shapes"] = {k: list(v) for k, v in shapes.items()}
         if data.get("motion") is not None:
             values["motion"] = check_motion_model(data["motion"], where)
         return cls(**values)

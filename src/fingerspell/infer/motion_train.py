@@ -4,7 +4,10 @@ Positives: windows of the asl-landmarks J and Z takes in which a fingertip trave
 `min_path` palm sizes (the same gate the rules apply before asking the model). Negatives:
 windows of every other letter's takes (real holds with their natural drift) and of streams
 built from them with transitions between letters and bounces (`spelling_data.Stream`).
-Every window is also used mirrored (a left hand draws the mirror image). The model is a
+Every window is also used mirrored (a left hand draws the mirror image), and every take is
+replayed `augment` more times as another signer might sign it: faster or slower (0.7-1.4x, by
+interpolating between the real frames), turned (+-20 degrees) and nearer or further (0.75-1.3x).
+The model is a
 multinomial logistic regression fitted by full-batch gradient descent in numpy with L2:
 deterministic, seconds on a CPU.
 """
@@ -49,15 +52,34 @@ def take_frames(take: np.ndarray) -> list[dict[str, Any]]:
     return stream.frames
 
 
+def augment_take(take: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A take ([n, 21, 3] pixels) as signed faster or slower, turned and nearer or further."""
+    n = len(take)
+    speed = float(rng.uniform(0.7, 1.4))
+    src = np.linspace(0, n - 1, max(4, int(round(n / speed))))
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    w = (src - lo)[:, None, None]
+    out = take[lo] * (1 - w) + take[hi] * w
+    angle = np.deg2rad(rng.uniform(-20, 20))
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    centre = out[:, :, :2].mean(axis=(0, 1))
+    out[:, :, :2] = (out[:, :, :2] - centre) @ rot.T * float(rng.uniform(0.75, 1.3)) + centre
+    return out.astype(np.float32)
+
+
 def training_windows(takes: dict[str, Sequence[np.ndarray]], window: float, min_path: float,
-                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(features [N, F], class index [N]) from the given takes (and streams built from them)."""
+                     seed: int = 0, augment: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(features [N, F], class index [N]) from the given takes (and streams built from them),
+    each take also replayed `augment` times through `augment_take`."""
     rng = np.random.default_rng(seed)
     xs: list[list[float]] = []
     ys: list[int] = []
+    replay = np.random.default_rng(seed + 1)
     for letter, parts in takes.items():
         label = CLASSES.index(letter) if letter in CLASSES else 0
-        for part in parts:
+        versions = [part for part in parts] + [augment_take(part, replay) for _ in range(augment) for part in parts]
+        for part in versions:
             for mirror in (False, True):
                 feats = window_features(take_frames(part), window, min_path, mirror=mirror)
                 xs.extend(feats)
@@ -102,9 +124,9 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, classes: int, l2: float = 1e-2, s
 
 
 def train_motion_model(takes: dict[str, Sequence[np.ndarray]], window: float = 1.0, min_path: float = 0.8,
-                       seed: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+                       seed: int = 0, augment: int = 4) -> tuple[dict[str, Any], dict[str, Any]]:
     """(model for bundle.json "spelling.motion", training summary)."""
-    x, y = training_windows(takes, window, min_path, seed)
+    x, y = training_windows(takes, window, min_path, seed, augment)
     model = {"classes": list(CLASSES), "points": POINTS, "tips": list(TIPS), **fit_logistic(x, y, len(CLASSES))}
     z = (x - np.asarray(model["mean"])) / np.asarray(model["std"])
     predicted = np.argmax(z @ np.asarray(model["weights"]).T + np.asarray(model["bias"]), axis=1)

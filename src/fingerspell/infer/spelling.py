@@ -29,8 +29,10 @@ Per frame with a hand:
      signer repositioning, or a cut in the video), while a bounce or slide keeps its distance.
      Such a move makes the new place the held letter's reference instead.
 4. J and Z: the motion model (`fingerspell.infer.motion`) reads the fingertip trajectory of the
-   last `motion_window` seconds; when a motion letter's probability reaches `motion_threshold`
-   and a fingertip travelled `motion_min_path` palm sizes, the letter commits. If the letter
+   last `motion_window` seconds; when a motion letter's probability reaches `motion_threshold`,
+   a fingertip travelled `motion_min_path` palm sizes and, at some frame of the window, the
+   averaged probability of the letter's hand shapes (`motion_shapes`: I or J for J, Z for Z)
+   reached `motion_gate` (a Q or S that moves draws no J or Z), the letter commits. If the letter
    just committed is the hand shape the movement started from (I before J), it is replaced
    (a "del" commit, then the motion letter). For `motion_window` seconds after, and while the
    leader is still that shape, nothing static commits; the next motion letter needs
@@ -42,6 +44,7 @@ again); for `space_after` seconds the word ends (a space goes before the next le
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
@@ -102,6 +105,9 @@ class Spelling:
         self._motion = model if model is not None and any(c in self.labels for c in model["classes"]) else None
         # Frames kept: enough for the motion window, a bounce and the speed lag.
         self._keep = max(self.params.motion_window, self.params.bounce_time, self.params.speed_lag) + 0.25
+        # Per motion letter, the classes of the hand shapes it is drawn with (absent ones dropped).
+        self._shape_index = {letter: [i for i, name in enumerate(self.labels) if name in shapes]
+                             for letter, shapes in self.params.motion_shapes.items()}
         self.reset()
 
     # ---- state ----------------------------------------------------------------------------------
@@ -128,6 +134,7 @@ class Spelling:
         self._reshaped = False  # the hand shape changed since the held letter committed
         self._bounce = False
         self._motion_shape: int | None = None
+        self._shapes: deque[tuple[float, dict[str, float]]] = deque()  # (t, shape probability per motion letter)
         self._last_track: Track | None = None
         self._motion_at = -math.inf
 
@@ -204,6 +211,7 @@ class Spelling:
             a = 1.0 - math.exp(-max(0.0, t - self._last_seen) / p.tau)
             self._ema = [a * x + (1.0 - a) * e for x, e in zip(probs, self._ema)]
         self._last_seen = t
+        self._remember_shapes(t)
         track = self._track(t, landmarks, handedness, size)
         speed = self._speed(track) if track is not None else 0.0  # no landmarks: nothing to judge
         if speed is not None and speed < p.still_speed:
@@ -284,6 +292,25 @@ class Spelling:
         ratio = self._last_track.palm / self._held_track.palm
         return max(ratio, 1.0 / ratio) <= 1.0 + self.params.depth_change
 
+    def _remember_shapes(self, t: float) -> None:
+        """Keep the averaged probability of each motion letter's hand shapes for `motion_window` s."""
+        sums: dict[str, float] = {}
+        for letter, indices in self._shape_index.items():
+            total = 0.0
+            for i in indices:
+                total += self._ema[i]
+            sums[letter] = total
+        self._shapes.append((t, sums))
+        while self._shapes and self._shapes[0][0] < t - self.params.motion_window:
+            self._shapes.popleft()
+
+    def _shape_seen(self, letter: str) -> bool:
+        """The letter's hand shapes reached `motion_gate` at some frame of the window (True when
+        the model has none of them)."""
+        if not self._shape_index.get(letter):
+            return True
+        return any(sums[letter] >= self.params.motion_gate for _, sums in self._shapes)
+
     def _motion_commit(self, t: float, index: int, leader: int | None) -> list[Commit]:
         p, model = self.params, self._motion
         if t - self._motion_at < p.motion_refractory:
@@ -297,7 +324,7 @@ class Spelling:
         probs = motion_probabilities(model, features)
         best, best_p = None, 0.0
         for i, name in enumerate(model["classes"]):
-            if name in p.motion_letters and name in self.labels and probs[i] > best_p:
+            if name in p.motion_letters and name in self.labels and probs[i] > best_p and self._shape_seen(name):
                 best, best_p = name, probs[i]
         if best is None or best_p < p.motion_threshold:
             return []

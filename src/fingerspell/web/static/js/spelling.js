@@ -28,9 +28,11 @@ export const DEFAULTS = Object.freeze({
   space_after: 0.5,      // s without a hand: the word ends
   motion_letters: ["J", "Z"],
   motion_window: 1.0,    // s of fingertip trajectory the motion model looks at
-  motion_threshold: 0.85, // motion model probability that commits J / Z
+  motion_threshold: 0.8,  // motion model probability that commits J / Z
   motion_refractory: 1.3, // s after a J / Z before the next one can commit
   motion_min_path: 0.8,  // palm sizes the fingertip must travel in the window
+  motion_gate: 0.3,      // probability the letter's hand shapes must reach at some frame of the window
+  motion_shapes: {"J": ["I", "J"], "Z": ["Z"]},  // the hand shapes each motion letter is drawn with
   ignore: ["nothing"],   // classes treated as no hand
 });
 
@@ -148,6 +150,12 @@ export class Spelling {
     const model = p.motion || null;
     this._motion = model && model.classes.some((c) => this.labels.includes(c)) ? model : null;
     this._keep = Math.max(p.motion_window, p.bounce_time, p.speed_lag) + 0.25;
+    // Per motion letter, the classes of the hand shapes it is drawn with (absent ones dropped).
+    this._shapeIndex = {};
+    for (const [letter, shapes] of Object.entries(p.motion_shapes)) {
+      this._shapeIndex[letter] = [];
+      this.labels.forEach((name, i) => { if (shapes.includes(name)) this._shapeIndex[letter].push(i); });
+    }
     this.reset();
   }
 
@@ -175,6 +183,7 @@ export class Spelling {
     this._reshaped = false;  // the hand shape changed since the held letter committed
     this._bounce = false;
     this._motionShape = null;
+    this._shapes = [];  // [t, {motion letter: probability of its hand shapes}]
     this._motionAt = -Infinity;
   }
 
@@ -230,6 +239,7 @@ export class Spelling {
       this._ema = probs.map((x, i) => a * x + (1.0 - a) * this._ema[i]);
     }
     this._lastSeen = t;
+    this._rememberShapes(t);
     const track = this._track(t, landmarks, handedness, size);
     const speed = track !== null ? this._speed(track) : 0.0;
     if (speed !== null && speed < p.still_speed) {
@@ -330,6 +340,25 @@ export class Spelling {
     return Math.max(ratio, 1.0 / ratio) <= 1.0 + this.params.depth_change;
   }
 
+  _rememberShapes(t) {
+    // The averaged probability of each motion letter's hand shapes, kept for motion_window s.
+    const sums = {};
+    for (const [letter, indices] of Object.entries(this._shapeIndex)) {
+      let total = 0.0;
+      for (const i of indices) total += this._ema[i];
+      sums[letter] = total;
+    }
+    this._shapes.push([t, sums]);
+    while (this._shapes.length && this._shapes[0][0] < t - this.params.motion_window) this._shapes.shift();
+  }
+
+  _shapeSeen(letter) {
+    // The letter's hand shapes reached motion_gate at some frame of the window (true when the model has none).
+    const indices = this._shapeIndex[letter];
+    if (!indices || !indices.length) return true;
+    return this._shapes.some(([, sums]) => sums[letter] >= this.params.motion_gate);
+  }
+
   _motionCommit(t, leader) {
     const p = this.params;
     const model = this._motion;
@@ -340,7 +369,7 @@ export class Spelling {
     const probs = motionProbabilities(model, result.features);
     let best = null, bestP = 0.0;
     model.classes.forEach((name, i) => {
-      if (p.motion_letters.includes(name) && this.labels.includes(name) && probs[i] > bestP) {
+      if (p.motion_letters.includes(name) && this.labels.includes(name) && probs[i] > bestP && this._shapeSeen(name)) {
         best = name; bestP = probs[i];
       }
     });
