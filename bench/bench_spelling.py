@@ -284,8 +284,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="override one of the bundle's spelling parameters for the 'after' rules (tuning)")
     parser.add_argument("--held-out", action="store_true",
                         help="score each stream with a classifier trained without its signer (bench/spelling_held_out.py)")
-    parser.add_argument("--home", type=Path, default=None,
-                        help="with --held-out: a FINGERSPELL_HOME with asl-letters and asl-alphabet landmarks to train on too")
     args = parser.parse_args(argv)
     from fingerspell.atomic import write_json
 
@@ -306,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.held_out:
         from spelling_held_out import held_out_models
 
-        held_out = held_out_models(model.labels, DATASETS / "asl-landmarks" / "landmarks.npz", poses, args.home)
+        held_out = held_out_models(model.labels, DATASETS / "asl-landmarks" / "landmarks.npz", poses, args.cache)
         results["held_out"] = {k: {"trained": m.trained_on, "temperature": round(m.temperature, 4)}
                                for k, m in held_out.items()}
     for rules in (["before", "after"] if args.rules == "both" else [args.rules]):

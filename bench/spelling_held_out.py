@@ -11,22 +11,23 @@ stream is scored by a classifier that never saw that stream's signer:
 
 Training material: what bench/train_spelling.py calibrates on (Massey hand1-hand4, the first
 3 photos of each static letter, detected as the bundle detects still images, and every
-asl-landmarks frame), plus, with `home`, the asl-letters and asl-alphabet landmark sets of a
-FINGERSPELL_HOME in which they are imported and extracted (other signers again). Recipe:
-the shipped model's (`FULL_RECIPE`). Each model's temperature is fitted the way the bundle's
+asl-landmarks frame; not asl-letters / asl-alphabet, which the shipped model also saw, so
+the held-out classifiers are weaker than a shipped model trained without the signer would
+be). Recipe: the shipped model's (`FULL_RECIPE`). Each model's temperature is fitted the way the bundle's
 is, on out-of-fold logits of ITS OWN training groups (leave one signer out: each logit from a
 model trained without that signer), never on the material it then scores.
 """
 from __future__ import annotations
 
-import os
+import hashlib
+import io
+import json
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 REPORT_SIGNERS = ("hand3", "hand4")
-EXTRA_SETS = ("asl-letters", "asl-alphabet")
 
 
 class TorchLandmarkModel:
@@ -57,38 +58,31 @@ class TorchLandmarkModel:
         return out
 
 
-def training_material(takes_file: Path, poses: list, home: Path | None, log: Callable[[str], None]) -> tuple:
-    """(LandmarkSet, sources [N]): Massey poses + asl-landmarks frames (+ the extra sets of `home`)."""
-    from train_spelling import landmark_set
-
-    from fingerspell.evaluate.landmark_sets import LandmarkSet, load_landmark_set
-
-    data, sources = landmark_set(takes_file, poses)
-    if home is None:
-        return data, sources
-    os.environ["FINGERSPELL_HOME"] = str(home)
-    parts, names = [data], [sources]
-    for name in EXTRA_SETS:
-        extra = load_landmark_set(name).without_views()
-        # Groups must not collide with the Massey signers' names; tag them with the set.
-        extra = LandmarkSet(extra.name, extra.labels, np.char.add(f"{name}:", extra.groups.astype(str)), extra.points,
-                            extra.handedness, extra.image_size, extra.found)
-        log(f"  + {name}: {int(extra.found.sum())} hands")
-        parts.append(extra)
-        names.append(np.full(len(extra), name))
-    return LandmarkSet.concat(parts, "spelling-held-out"), np.concatenate(names)
+def _cache_key(part: Any, labels: list[str], recipe: Any) -> str:
+    """A digest of what a fold's model is trained on and how (the cache is reused only for the same)."""
+    digest = hashlib.sha256()
+    for array in (part.points, part.labels.astype(str), part.groups.astype(str), part.found):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(json.dumps([labels, recipe.to_dict()], sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
-def held_out_models(labels: list[str], takes_file: Path, poses: list, home: Path | None = None,
+def held_out_models(labels: list[str], takes_file: Path, poses: list, cache: Path | None = None,
                     log: Callable[[str], None] = print) -> dict[str, TorchLandmarkModel]:
-    """{"asl-landmarks": model for streams of takes, "massey": model for streams of photos}."""
+    """{"asl-landmarks": model for streams of takes, "massey": model for streams of photos}.
+    With `cache` (a folder), each fold's weights and temperature are kept in
+    held-out-<fold>.pt (read back with torch.load(weights_only=True): tensors and numbers only)
+    and reused while the training material and recipe are the same."""
     import torch
 
     from fingerspell.evaluate.calibration import fit_temperature, out_of_fold_logits
     from fingerspell.evaluate.landmark_fit import FULL_RECIPE, fit_landmark_model
+    from fingerspell.atomic import write_bytes
+    from fingerspell.models import create_model
+    from train_spelling import landmark_set
 
-    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    data, sources = training_material(takes_file, poses, home, log)
+    torch.set_num_threads(1)  # as bench/train_spelling.py: the same arithmetic, results repeat
+    data, sources = landmark_set(takes_file, poses)
     keep_letters = np.isin(data.labels, labels)
     folds = {
         "asl-landmarks": (sources != "asl-landmarks", "without any asl-landmarks frame"),
@@ -98,14 +92,26 @@ def held_out_models(labels: list[str], takes_file: Path, poses: list, home: Path
     for name, (train, what) in folds.items():
         part = data.subset(train & keep_letters)
         part_sources = sources[train & keep_letters]
-        # Calibration groups: the signers of the training part; the extra sets count as one group each
-        # (their photos' signers are not recorded) so a fold never holds out a sliver.
-        groups = np.where(np.isin(part_sources, EXTRA_SETS), part_sources, part.groups)
-        calib = type(part)(part.name, part.labels, groups, part.points, part.handedness, part.image_size, part.found)
-        logits, y, _ = out_of_fold_logits(calib, labels, FULL_RECIPE, part_sources, log=log)
+        key = _cache_key(part, labels, FULL_RECIPE)
+        path = None if cache is None else cache / f"held-out-{name}.pt"
+        if path is not None and path.is_file():
+            saved = torch.load(path, weights_only=True)
+            if saved.get("key") == key:
+                model = create_model(FULL_RECIPE.model, len(labels))
+                model.load_state_dict(saved["state"])
+                model.eval()
+                log(f"held-out model for {name} streams: {path} (T = {float(saved['temperature']):.3f})")
+                out[name] = TorchLandmarkModel(model, list(labels), float(saved["temperature"]), what)
+                continue
+        # Temperature: leave one of the fold's own training signers out at a time.
+        logits, y, _ = out_of_fold_logits(part, labels, FULL_RECIPE, part_sources, log=log)
         temperature = fit_temperature(logits, y)
         model = fit_landmark_model(part, labels, FULL_RECIPE, part_sources)
         log(f"held-out model for {name} streams: trained {what} on {int(part.found.sum())} hands, T = {temperature:.3f}")
+        if path is not None:
+            buffer = io.BytesIO()
+            torch.save({"key": key, "temperature": float(temperature), "state": model.state_dict()}, buffer)
+            write_bytes(path, buffer.getvalue())
         out[name] = TorchLandmarkModel(model, list(labels), temperature, what)
     return out
 
