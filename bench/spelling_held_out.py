@@ -11,7 +11,7 @@ stream is scored by a classifier that never saw that stream's signer:
 
 Training material: what bench/train_spelling.py calibrates on (Massey hand1-hand4, the first
 3 photos of each static letter, detected as the bundle detects still images, and every
-asl-landmarks frame; not asl-letters / asl-alphabet, which the shipped model also saw, so
+asl-landmarks frame) and the first 3 Massey photos of J and Z per signer; not asl-letters / asl-alphabet, which the shipped model also saw, so
 the held-out classifiers are weaker than a shipped model trained without the signer would
 be). Recipe: the shipped model's (`FULL_RECIPE`). Each model's temperature is fitted the way the bundle's
 is, on out-of-fold logits of ITS OWN training groups (leave one signer out: each logit from a
@@ -78,11 +78,17 @@ def held_out_models(labels: list[str], takes_file: Path, poses: list, cache: Pat
     from fingerspell.evaluate.calibration import fit_temperature, out_of_fold_logits
     from fingerspell.evaluate.landmark_fit import FULL_RECIPE, fit_landmark_model
     from fingerspell.atomic import write_bytes
+    from fingerspell.infer.spelling_data import massey_poses
     from fingerspell.models import create_model
     from train_spelling import landmark_set
 
     torch.set_num_threads(1)  # as bench/train_spelling.py: the same arithmetic, results repeat
-    data, sources = landmark_set(takes_file, poses)
+    # Massey's static J and Z photos too (the shipped model knows J and Z shapes from its data; the
+    # bench's poses are static letters only). Their own cache: the bench's poses stay as they are.
+    massey = takes_file.parents[1] / "massey" / "asl_dataset"
+    signers = tuple(sorted({p.signer for p in poses}))
+    extra = massey_poses(massey, "JZ", signers, 3, cache=None if cache is None else cache / "massey-poses-jz.npz")
+    data, sources = landmark_set(takes_file, list(poses) + extra)
     keep_letters = np.isin(data.labels, labels)
     folds = {
         "asl-landmarks": (sources != "asl-landmarks", "without any asl-landmarks frame"),
