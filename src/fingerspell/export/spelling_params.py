@@ -40,10 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "space_after": 0.5,      # s without a hand: the word ends (a space before the next letter)
     "motion_letters": ["J", "Z"],  # letters signed as movements: committed only by the motion model
     "motion_window": 1.0,    # s of fingertip trajectory the motion model looks at
-    "motion_threshold": 0.85, # motion model probability that commits J / Z
+    "motion_threshold": 0.8,  # motion model probability that commits J / Z
     "motion_refractory": 1.3,  # s after a J / Z before the next one can commit
     "motion_min_path": 0.8,  # palm sizes the fingertip must travel in the window
-    "motion_gate": 0.1,      # probability the letter's hand shapes must reach at some frame of the window
+    "motion_gate": 0.3,      # probability the letter's hand shapes must reach at some frame of the window
     "motion_shapes": {"J": ["I", "J"], "Z": ["Z"]},  # the hand shapes each motion letter is drawn with
     "ignore": ["nothing"],   # classes treated as no hand
 }
