@@ -81,11 +81,12 @@ def test_recipe_run_has_the_protocols_weights_and_exports_a_bundle_that_predicts
 
 
 def test_re_export_keeps_what_later_steps_wrote_only_for_the_same_model(two_sources, tmp_path, capsys):
+    import fingerspell as fs
+
     recipe = write_recipe(tmp_path / "tiny.yaml", train={**TRAIN, "epochs": 1})
-    assert main(["train", "--recipe", str(recipe)]) == 0
+    first = fs.train_recipe(recipe).path  # the Python API's name for `train --recipe`
     assert main(["train", "--recipe", str(recipe), "seed=5"]) == 0
-    first, second = [Path(line.removeprefix("run: ")) for line in capsys.readouterr().out.splitlines()
-                     if line.startswith("run: ")]
+    second = Path(capsys.readouterr().out.strip().splitlines()[-1].removeprefix("run: "))
     assert (first.name, second.name) == ("tiny", "tiny-2")
     out = tmp_path / "bundle"
     assert main(["export", str(first), "--out", str(out)]) == 0
@@ -130,3 +131,10 @@ def test_the_default_recipe_is_the_protocols_full_recipe():
     shipped = json.loads((REPO / "src" / "fingerspell" / "models" / "default" / "bundle.json").read_text())
     assert shipped["training"]["recipe"] == FULL_RECIPE.to_dict()
     assert shipped["hands"]["tracking_model_complexity"] == recipe.bundle["tracking_model_complexity"]
+
+
+def test_a_data_entry_that_is_a_path_is_refused_before_anything_is_read(tmp_path, capsys):
+    recipe = write_recipe(tmp_path / "r.yaml", data=["../../etc/passwd"])
+    assert main(["train", "--recipe", str(recipe)]) != 0
+    err = one_error(capsys)
+    assert str(recipe) in err and "invalid dataset name" in err

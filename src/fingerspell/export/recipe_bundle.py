@@ -91,7 +91,7 @@ def export_recipe_run(model: Any, info: Any, run_config: dict[str, Any], folder:
     extra["training"] = {
         "data": {name: {"hands": c["hands"], "found_rate": c["found_rate"]} for name, c in training.get("data", {}).items()},
         "seconds": training.get("seconds"), "train_top1": training.get("train_top1"),
-        "recipe": recipe.train.to_dict(), "recipe_file": recipe.path, "run": info.name,
+        "recipe": recipe.train.to_dict(), "recipe_file": _shown_path(recipe.path), "run": info.name,
     }
     extra["export_check"] = {"samples": len(rows), "max_abs_diff": diff, "top1_mismatches": mismatches,
                              "opset": RECIPE_OPSET}
@@ -133,3 +133,14 @@ def _kept_keys(folder: Path, model_bytes: bytes, echo: Callable[[str], None]) ->
         echo(f"model.onnx changed: dropped {', '.join(sorted(rest))} of the previous bundle.json (they described the old model; "
              "rerun the steps that wrote them)")
     return {}
+
+
+def _shown_path(path: str) -> str:
+    """A recipe file as bundle.json names it: relative to the working folder when inside it
+    (recipes/default.yaml), else its file name (no machine's absolute paths in a bundle)."""
+    if not path:
+        return ""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return Path(path).name

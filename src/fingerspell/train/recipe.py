@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fingerspell.errors import ConfigError
+from fingerspell.errors import ConfigError, FingerspellError
 from fingerspell.train.config import _read_yaml, parse_overrides
 from fingerspell.train.landmark_inputs import LandmarkAugment
 from fingerspell.train.sampled_fit import Recipe
@@ -103,6 +103,11 @@ def _train_recipe(values: Any, model: Any, where: str) -> Recipe:
     for key in ("epochs", "batch_size"):
         if key in settings and settings[key] < 1:
             raise ConfigError(f"{where}: train.{key} must be at least 1, got {settings[key]}")
+    for key in ("probability", "finger_dropout", "mirror"):
+        if augment.get(key, 0) > 1:
+            raise ConfigError(f"{where}: train.augment.{key} is a probability and must be in [0, 1], got {augment[key]}")
+    if settings.get("label_smoothing", 0) >= 1:
+        raise ConfigError(f"{where}: train.label_smoothing must be in [0, 1), got {settings['label_smoothing']}")
     if not isinstance(model, str) or not model:
         raise ConfigError(f"{where}: model must be a registered model name (see `fingerspell models`)")
     return Recipe(model=model, augment=LandmarkAugment(**augment), **settings)
@@ -128,7 +133,6 @@ def parse_recipe(data: dict[str, Any], where: str) -> RecipeFile:
     if not isinstance(name, str):
         raise ConfigError(f"{where}: name must be text, got {name!r}")
     from fingerspell.data.names import dataset_name
-    from fingerspell.errors import FingerspellError
 
     try:
         dataset_name(name)  # the run folder and the bundle are named after it
@@ -141,10 +145,24 @@ def parse_recipe(data: dict[str, Any], where: str) -> RecipeFile:
         if key not in BUNDLE_KEYS:
             raise _unknown(f"bundle.{key}", [f"bundle.{k}" for k in BUNDLE_KEYS], where)
     if "test_time_views" in bundle:
-        bundle = {**bundle, "test_time_views": list(_names(bundle["test_time_views"], "bundle.test_time_views", where))}
+        from fingerspell.hands.attempts import parse_attempt
+
+        views = list(_names(bundle["test_time_views"], "bundle.test_time_views", where))
+        for view in views:
+            try:
+                parse_attempt(view)  # the predictor runs each as a detector attempt
+            except FingerspellError as exc:
+                raise ConfigError(f"{where}: bundle.test_time_views: {view!r} is not a detector attempt ({exc})") from None
+        bundle = {**bundle, "test_time_views": views}
     if "tracking_model_complexity" in bundle and bundle["tracking_model_complexity"] not in (0, 1):
         raise ConfigError(f"{where}: bundle.tracking_model_complexity must be 0 or 1")
-    return RecipeFile(name=name, data=_names(data["data"], "data", where), labels=_names(data["labels"], "labels", where),
+    datasets = _names(data["data"], "data", where)
+    for entry in datasets:
+        try:
+            dataset_name(entry)  # an index under FINGERSPELL_HOME/datasets, never a path
+        except FingerspellError as exc:
+            raise ConfigError(f"{where}: data: {exc}") from None
+    return RecipeFile(name=name, data=datasets, labels=_names(data["labels"], "labels", where),
                       train=_train_recipe(data.get("train") or {}, data["model"], where), bundle=bundle,
                       path=str(data.get("path", "")))
 
