@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/train_default.py                       # import + extract, train, export
     .venv/bin/python bench/train_default.py --benchmarks bench/results/accuracy.json
-    cmp <(git show HEAD:src/fingerspell/models/default/model.onnx) src/fingerspell/models/default/model.onnx
+
+It ends by comparing the written model.onnx and browser.onnx with the committed ones (`git show
+HEAD:...`, what `cmp` would say) and writes bench/results/train_default.json.
 
 What it does (each step a library call a user can make from the command line):
 1. imports the shared landmark sources into FINGERSPELL_HOME if missing (massey, asl-letters,
@@ -85,10 +87,29 @@ def main(argv: list[str] | None = None) -> int:
     except FingerspellError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"check the bytes: cmp <(git show HEAD:{(args.out / 'model.onnx').resolve().relative_to(REPO)}) "
-          f"{args.out / 'model.onnx'}" if args.out.resolve().is_relative_to(REPO) else "")
+    same = committed_bytes_match(folder)
+    results = REPO / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "train_default.json").write_text(json.dumps({
+        "recipe": str(args.recipe), "run": str(run.path), "bundle": str(folder), "overrides": overrides,
+        "train_top1": run.best.get("train_top1"), "same_as_committed": same}, indent=2))
+    for name, equal in same.items():
+        print(f"{name}: {'byte for byte the committed file' if equal else 'DIFFERS from the committed file'}")
     return 0
 
+
+def committed_bytes_match(folder: Path) -> dict[str, bool]:
+    """Whether folder's model.onnx and browser.onnx equal the default bundle's committed files
+    (`git show HEAD:...`, so it also works when --out is the package folder itself)."""
+    import subprocess
+
+    out: dict[str, bool] = {}
+    for name in ("model.onnx", "browser.onnx"):
+        committed = subprocess.run(["git", "show", f"HEAD:src/fingerspell/models/default/{name}"], cwd=REPO,
+                                   capture_output=True, check=False).stdout
+        written = folder / name
+        out[name] = bool(committed) and written.is_file() and written.read_bytes() == committed
+    return out
 
 if __name__ == "__main__":
     sys.exit(main())
