@@ -163,6 +163,9 @@ def export_run(
         detected hand, with the run's crop_margin) or "center" (the centre square of the frame,
         no hand detection: the DigitalOcean webcam recipe).
 
+    A recipe run (`fingerspell train --recipe`) is written by `export.recipe_bundle` instead:
+    the bundle its recipe describes (no quantize, no crop), checked on its training samples.
+
     Raises RunNotFoundError / TrainingError for a bad run, ExportError when the export fails or
     onnxruntime disagrees with PyTorch beyond 1e-4 or on any top-1.
     """
