@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 # torch. None of these names is also a subpackage (`fingerspell.train` is the package that
 # trains; `fs.train_model` the function), so importing a subpackage never hides one.
 _API = {"Dataset", "evaluate_model", "export_model", "import_dataset", "list_models", "load_predictor",
-        "load_run_model", "predict", "preview_augmentations", "resume", "split_dataset", "train_model"}
+        "load_run_model", "predict", "preview_augmentations", "resume", "split_dataset", "train_model", "train_recipe"}
 _TYPES = {"Bundle": "fingerspell.export.bundle", "Prediction": "fingerspell.infer.predictor",
           "Predictor": "fingerspell.infer.predictor", "Report": "fingerspell.evaluate.report",
           "Run": "fingerspell.train.run"}

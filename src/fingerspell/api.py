@@ -73,6 +73,16 @@ def train_model(data: str | Dataset, model: str, config: str | Path | None = Non
     return _train(data, model, config, **overrides)
 
 
+def train_recipe(recipe: str | Path, **overrides: Any) -> Run:
+    """Train a recipe file (e.g. recipes/default.yaml: model, labels, data list, settings) into a
+    new run folder; `overrides` are its train keys (epochs=5). See
+    `fingerspell.train.recipe_run.train_recipe`. Raises ConfigError, UnknownModelError,
+    DatasetNotFoundError and TrainingError."""
+    from fingerspell.train.recipe_run import train_recipe as _train_recipe
+
+    return _train_recipe(recipe, overrides)
+
+
 def resume(run: str | Path | Run) -> Run:
     """Continue a killed run from its last checkpoint. Raises RunNotFoundError, TrainingError."""
     from fingerspell.train.loop import resume as _resume
@@ -129,4 +139,4 @@ def preview_augmentations(data: str, config: str | Path | None = None, out: str 
 
 
 __all__ = ["Bundle", "Dataset", "Prediction", "Predictor", "Report", "Run", "RunInfo", "SplitSummary", "evaluate_model", "export_model", "import_dataset", "list_models", "load_predictor",
-           "load_run_model", "predict", "preview_augmentations", "resume", "split_dataset", "train_model"]
+           "load_run_model", "predict", "preview_augmentations", "resume", "split_dataset", "train_model", "train_recipe"]

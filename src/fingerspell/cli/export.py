@@ -11,9 +11,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "data) and bundle.json (labels, input spec, normalisation, hand-detector settings, version, "
         "measured numbers). The export is checked against PyTorch on the run's evaluation split "
         "(max abs difference <= 1e-4 and identical top-1) and refused otherwise. With --quantize int8 "
-        "the bundle holds an int8 dynamically quantised model and the accuracy change is reported.",
+        "the bundle holds an int8 dynamically quantised model and the accuracy change is reported. A recipe run "
+        "(`train --recipe`) exports the bundle its recipe describes (test-time views, tracking model), checked on "
+        "its training samples; re-exporting the same model into a bundle folder keeps its calibration, spelling "
+        "and benchmarks.",
         epilog="examples:\n  fingerspell export letters-cnn_sign-mnist_e12_ssr+bc\n"
                "  fingerspell export RUN --quantize int8 --out my-bundle\n"
+               "  fingerspell export default --out src/fingerspell/models/default   # after train --recipe recipes/default.yaml\n"
                "  fingerspell predict photo.jpg --model my-bundle",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", metavar="RUN", help="run name (under FINGERSPELL_HOME/runs) or run folder")

@@ -1,4 +1,4 @@
-"""`fingerspell train`: train a model on an imported dataset, or resume a killed run."""
+"""`fingerspell train`: train a model on an imported dataset, train a recipe file, or resume a killed run."""
 from __future__ import annotations
 
 import argparse
@@ -13,11 +13,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "FINGERSPELL_HOME/runs holds best/last checkpoints (safetensors + JSON), curves.png, TensorBoard events "
         "and train.log. Multi-GPU: torchrun --nproc_per_node=N -m fingerspell train ...",
         epilog="examples:\n  fingerspell train --data sign-mnist --model letters-cnn epochs=12\n"
-               "  fingerspell train --resume letters-cnn_sign-mnist_e12_ssr+bc",
+               "  fingerspell train --resume letters-cnn_sign-mnist_e12_ssr+bc\n"
+               "  fingerspell train --recipe recipes/default.yaml    # the shipped default model (then: export)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="dataset name (see `fingerspell data list`)")
     parser.add_argument("--model", help="model name (see `fingerspell models`)")
     parser.add_argument("--config", help="YAML file with keys from the defaults")
+    parser.add_argument("--recipe", metavar="FILE",
+                        help="a recipe file (model, labels, data list, training; see recipes/default.yaml): trains "
+                        "a landmark model on several datasets, sampled equally per epoch; KEY=VALUE overrides its train keys")
     parser.add_argument("--resume", metavar="RUN", help="continue RUN (name or folder) from its last checkpoint")
     parser.add_argument("--nproc", type=int, default=1, help="train with N local processes under DDP (gloo on CPU)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
@@ -27,6 +31,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fingerspell.errors import ConfigError
 
+    if args.recipe:
+        if args.resume or args.data or args.model or args.config or args.nproc > 1:
+            raise ConfigError("--recipe takes only KEY=VALUE overrides: the recipe names its data, model and settings")
+        from fingerspell.train.recipe_run import train_recipe
+
+        result = train_recipe(args.recipe, args.overrides)
+        print(f"trained {result.epochs_done} epochs: accuracy on its own training data "
+              f"{result.best.get('train_top1', 0):.2%}")
+        print(f"run: {result.path}")
+        return 0
     if args.resume:
         if args.data or args.model or args.overrides or args.config:
             raise ConfigError("--resume takes only the run: its data, model and config are the saved ones")

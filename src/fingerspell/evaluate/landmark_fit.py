@@ -1,102 +1,51 @@
 """Fit a landmark model in memory (no run folder) and predict a landmark set with it.
 
 The accuracy protocols make 30-odd fits per run, which through `train()` would write 30-odd
-run folders and reports; `bench/train_default.py` trains the bundled default with the same
-`FULL_RECIPE` (`evaluate.accuracy_bench`), so the bench numbers describe the shipped model's
-recipe. The arithmetic and the order of random draws here decide the default model's bytes:
-change them only together with a rebuild of the default bundle.
+run folders and reports. `fit_landmark_model` hands a LandmarkSet to the one sampled training
+loop (`train.sampled_fit.SampledFit`), the loop that also trains the shipped default model
+from `recipes/default.yaml` (`fingerspell train --recipe`), so the bench numbers describe the
+shipped model's recipe (`FULL_RECIPE`).
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from fingerspell.errors import FingerspellError
 from fingerspell.evaluate.landmark_sets import LandmarkSet
-from fingerspell.train.landmark_inputs import LandmarkAugment, augment_points
+from fingerspell.train.sampled_fit import FULL_RECIPE, QUICK_RECIPE, Recipe, SampledFit, TrainingLandmarks
 
-@dataclass(frozen=True)
-class Recipe:
-    """How a landmark model is trained by the protocols and bench/train_default.py."""
-
-    model: str = "landmark-mlp"
-    epochs: int = 40
-    batch_size: int = 128
-    lr: float = 0.002
-    weight_decay: float = 0.01
-    label_smoothing: float = 0.1
-    seed: int = 0
-    per_source: int = 1500         # samples drawn from each training source per epoch (0 = all)
-    augment: LandmarkAugment = field(default_factory=LandmarkAugment)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+__all__ = ["FULL_RECIPE", "QUICK_RECIPE", "Recipe", "fit_landmark_model", "predict_set", "training_landmarks"]
 
 
-# The recipe of the shipped default model and of `fingerspell bench accuracy`; the quick bench's.
-FULL_RECIPE = Recipe()
-QUICK_RECIPE = Recipe(model="landmark-mlp-small", epochs=12, batch_size=32)
+def training_landmarks(train_set: LandmarkSet, classes: Sequence[str], sources: np.ndarray | None = None) -> TrainingLandmarks:
+    """The samples of `train_set` with a hand and a label in `classes`, as training arrays.
+
+    `sources` (str [N]) names where each sample came from (default: the set's name).
+    Raises FingerspellError when fewer than 2 samples remain.
+    """
+    keep = train_set.found & np.isin(train_set.labels, list(classes))
+    if keep.sum() < 2:
+        raise FingerspellError(f"{train_set.name}: fewer than 2 training samples with a hand found")
+    data = train_set.subset(keep)
+    index = {c: i for i, c in enumerate(classes)}
+    return TrainingLandmarks(
+        points=data.points, handedness=data.handedness, image_size=data.image_size,
+        targets=np.array([index[label] for label in data.labels]),
+        sources=np.asarray(sources)[keep] if sources is not None else np.full(len(data), data.name),
+    )
 
 
 def fit_landmark_model(train_set: LandmarkSet, classes: Sequence[str], recipe: Recipe = Recipe(),
                        sources: np.ndarray | None = None) -> Any:
-    """Train a registered landmark model on the samples of `train_set` with a hand.
+    """Train a registered landmark model on the samples of `train_set` with a hand
+    (`SampledFit`: at most `recipe.per_source` fresh samples from every source each epoch).
 
-    `sources` (str [N]) names where each sample came from. Each epoch draws at most
-    `recipe.per_source` samples from every source (fresh ones each epoch), so the 10,000
-    near-identical webcam frames neither drown Massey's four signers nor slow every epoch;
-    over the epochs all data is used. Returns the model in eval mode. Raises
-    FingerspellError when there is nothing to train on.
+    Returns the model in eval mode. Raises FingerspellError when there is nothing to train on.
     """
-    import torch
-
-    from fingerspell.models import create_model
-
-    keep = train_set.found & np.isin(train_set.labels, list(classes))
-    if keep.sum() < 2:
-        raise FingerspellError(f"{train_set.name}: fewer than 2 training samples with a hand found")
-    data = train_set.subset(keep).without_views()  # views are for scoring, not training
-    index = {c: i for i, c in enumerate(classes)}
-    y_all = np.array([index[label] for label in data.labels])
-    src = np.asarray(sources)[keep] if sources is not None else np.full(len(data), data.name)
-    members = [np.flatnonzero(src == name) for name in np.unique(src)]
-    per_epoch = sum(min(len(m), recipe.per_source) if recipe.per_source else len(m) for m in members)
-    torch.manual_seed(recipe.seed)
-    rng = np.random.default_rng(recipe.seed)
-    model = create_model(recipe.model, len(classes))
-    steps = max(1, int(np.ceil(per_epoch / recipe.batch_size))) * recipe.epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.lr, total_steps=steps)
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
-    model.train()
-    done = 0
-    for _ in range(recipe.epochs):
-        chosen = np.concatenate([
-            rng.choice(m, recipe.per_source, replace=False) if recipe.per_source and len(m) > recipe.per_source else m
-            for m in members
-        ])
-        chosen = chosen[rng.permutation(len(chosen))]
-        part = data.subset(chosen)
-        points = augment_points(part.points, part.image_size, rng, recipe.augment)
-        x = torch.as_tensor(part.features(points))
-        y = torch.as_tensor(y_all[chosen])
-        for start in range(0, len(y), recipe.batch_size):
-            if done >= steps:
-                break
-            batch = slice(start, start + recipe.batch_size)
-            if len(y[batch]) < 2:  # BatchNorm needs two samples
-                continue
-            loss = loss_fn(model(x[batch]), y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            done += 1
-    model.eval()
-    return model
+    return SampledFit(training_landmarks(train_set, classes, sources), len(classes), recipe).fit()
 
 
 def predict_set(model: Any, data: LandmarkSet) -> tuple[np.ndarray, np.ndarray]:

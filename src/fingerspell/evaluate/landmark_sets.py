@@ -14,17 +14,12 @@ import numpy as np
 from fingerspell.data.index import Dataset
 from fingerspell.errors import FingerspellError
 from fingerspell.hands.features import landmark_features_batch
+from fingerspell.train.landmark_data import cached_landmarks, canonical_label
 from fingerspell.train.landmark_inputs import image_sizes
 
 LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 MOTION_LETTERS = ("J", "Z")
 STATIC_LETTERS = [letter for letter in LETTERS if letter not in MOTION_LETTERS]
-
-
-def canonical_label(label: str) -> str:
-    """Letters upper-case (Massey's folders are lower-case); anything else as it is."""
-    return label.upper() if len(label) == 1 and label.isalpha() else label
-
 
 
 @dataclass
@@ -93,20 +88,7 @@ def landmark_set_of(ds: Dataset, samples: list, labels: list[str]) -> LandmarkSe
 
     Raises FingerspellError when the dataset has no landmarks at all.
     """
-    from fingerspell.hands.extract import load_landmarks
-
-    rows = load_landmarks(ds)
-    if samples and not rows:
-        raise FingerspellError(f"dataset {ds.name!r} has no landmarks: run `fingerspell data landmarks {ds.name}` first")
-    n = len(samples)
-    points = np.zeros((n, 21, 3), np.float32)
-    found = np.zeros(n, bool)
-    handedness = np.full(n, "", dtype="<U5")
-    for i, s in enumerate(samples):
-        row = rows.get(s.id)
-        if row is not None and row.found and row.points is not None:
-            points[i], found[i] = row.points, True
-            handedness[i] = row.handedness or ""
+    points, found, handedness = cached_landmarks(ds, samples)
     return LandmarkSet(
         name=ds.name,
         labels=np.array(labels, dtype=object).astype(str),

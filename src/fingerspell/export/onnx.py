@@ -12,10 +12,8 @@ onnxruntime) and the accuracy change against the float model is measured and rep
 from __future__ import annotations
 
 import datetime as dt
-import io
 import statistics
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +26,10 @@ from fingerspell.atomic import write_bytes
 from fingerspell.errors import ExportError
 from fingerspell.export.bundle import MODEL_NAME, Bundle, HandSettings, InputSpec
 from fingerspell.export.hand_settings import hand_settings_for_run
+from fingerspell.export.onnx_bytes import OPSET, to_onnx_bytes
+from fingerspell.export.onnx_bytes import session as _session
 
 MAX_ABS_DIFF = 1e-4
-OPSET = 17
 # Hand-detector settings recorded in every bundle: the lite MediaPipe model is what makes the
 # 15 ms per-frame budget on a laptop CPU; robust retries only cost time when a hand is missed.
 DEFAULT_HANDS = HandSettings(model_complexity=0, min_detection_confidence=0.5, robust=True)
@@ -110,16 +109,6 @@ def _batches(inputs: Any, size: int = 64) -> Any:
         yield torch.stack(xs), np.array(ys)
 
 
-def _session(model_bytes: bytes, threads: int = 1) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
-
-
 def _time_ms(fn: Callable[[], Any], repeats: int = 200) -> float:
     for _ in range(10):
         fn()
@@ -129,33 +118,6 @@ def _time_ms(fn: Callable[[], Any], repeats: int = 200) -> float:
         fn()
         times.append((time.perf_counter() - start) * 1000)
     return float(statistics.median(times))
-
-
-def to_onnx_bytes(model: Any, example: Any, input_name: str) -> bytes:
-    """Export a torch model to single-file ONNX bytes (weights inside, dynamic batch axis)."""
-    import torch
-
-    buffer = io.BytesIO()
-    try:
-        # The TorchScript exporter is deprecated in favour of torch.export, but it is fast, needs
-        # no example-driven shape guards for a dynamic batch, and writes one file; its parity
-        # is checked below either way.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(
-                model,
-                (example,),
-                buffer,
-                input_names=[input_name],
-                output_names=["logits"],
-                dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}},
-                opset_version=OPSET,
-                dynamo=False,
-                external_data=False,
-            )
-    except Exception as exc:  # torch raises many unrelated types for unsupported graphs
-        raise ExportError(f"torch.onnx.export failed: {exc}") from None
-    return buffer.getvalue()
 
 
 def quantize_int8(model_bytes: bytes, workdir: Path) -> bytes:
@@ -201,6 +163,9 @@ def export_run(
         detected hand, with the run's crop_margin) or "center" (the centre square of the frame,
         no hand detection: the DigitalOcean webcam recipe).
 
+    A recipe run (`fingerspell train --recipe`) is written by `export.recipe_bundle` instead:
+    the bundle its recipe describes (no quantize, no crop), checked on its training samples.
+
     Raises RunNotFoundError / TrainingError for a bad run, ExportError when the export fails or
     onnxruntime disagrees with PyTorch beyond 1e-4 or on any top-1.
     """
@@ -216,6 +181,15 @@ def export_run(
         raise ExportError(f"crop must be 'hand' or 'center', not {crop!r}")
     model, info = load_run_model(run, which=which)
     model = model.float().eval()
+    from fingerspell.export.recipe_bundle import export_recipe_run, is_recipe_run
+    from fingerspell.train.checkpoint import read_run_config
+
+    run_config = read_run_config(info.path)
+    if is_recipe_run(run_config):
+        if quantize or crop != "hand":
+            raise ExportError(f"run {info.name}: a recipe run exports as it was trained (no --quantize, no --crop)")
+        folder = Path(out).expanduser() if out else models_dir() / (name or info.name)
+        return export_recipe_run(model, info, run_config, folder, name, max_samples, say)
     spec = dict(info.spec)
     kind = spec.get("input_kind")
     if kind not in ("landmarks", "image"):

@@ -18,8 +18,13 @@ def run_base_name(model: str, data: str, config: TrainConfig) -> str:
 
 def create_run_dir(model: str, data: str, config: TrainConfig, root: Path | None = None) -> Path:
     """Make a fresh run folder, adding -2, -3, ... when the name is taken."""
+    return unique_run_dir(run_base_name(model, data, config), root)
+
+
+def unique_run_dir(base: str, root: Path | None = None) -> Path:
+    """Make a fresh run folder `base` under `root` (default FINGERSPELL_HOME/runs), adding
+    -2, -3, ... when the name is taken."""
     root = root or home.runs_dir()
-    base = run_base_name(model, data, config)
     n = 1
     while True:
         path = root / (base if n == 1 else f"{base}-{n}")
