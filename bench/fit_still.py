@@ -4,9 +4,9 @@
     .venv/bin/python bench/fit_still.py --write         # ... and the "still" key of the default bundle
     .venv/bin/python bench/fit_still.py --reuse         # refit from the saved fold predictions (no training)
 
-Needs FINGERSPELL_HOME with massey, asl-letters, asl-alphabet and asl-landmarks imported (made
-from ../shared/datasets when missing, as `fingerspell bench accuracy` does) and their landmarks;
-the fast-path detections (no refinement) of Massey and asl-letters are made here once and cached
+Needs FINGERSPELL_HOME with massey, asl-letters, asl-alphabet and asl-landmarks imported and
+their landmarks and test-time views extracted (`fingerspell bench accuracy` prepares them; `--sets`
+names fewer training sets); the fast-path detections (no refinement) of Massey and asl-letters are made here once and cached
 in FINGERSPELL_HOME/landmark-views/ (about 2 CPU minutes).
 
 Fold models: Massey leave one signer out and asl-letters in 5 folds by source photo, each trained
@@ -64,11 +64,13 @@ def _load(path: Path) -> list:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Fit bundle.json 'still' on unseen-signer folds; report before/after.")
     parser.add_argument("--bundle", type=Path, default=REPO / "src" / "fingerspell" / "models" / "default")
-    parser.add_argument("--data-root", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     parser.add_argument("--write", action="store_true", help="write the fitted settings into the bundle's bundle.json")
     parser.add_argument("--reuse", action="store_true", help="reuse bench/results/still_folds.npz (no training)")
     parser.add_argument("--epochs", type=int, default=None, help="fold models' epochs (default: the shipped recipe's)")
+    parser.add_argument("--sets", default="massey,asl-letters,asl-alphabet,asl-landmarks",
+                        help="datasets whose landmarks train the fold models (massey and asl-letters are also tested); "
+                        "all must be imported with landmarks extracted (`fingerspell bench accuracy` prepares them)")
     args = parser.parse_args(argv)
 
     import torch
@@ -76,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from fingerspell.atomic import write_json
     from fingerspell.data.index import Dataset
-    from fingerspell.evaluate.accuracy_bench import BenchSettings, default_data_root, prepare_datasets
+    from fingerspell.evaluate.landmark_sets import load_landmark_set
     from fingerspell.evaluate.landmark_fit import FULL_RECIPE
     from fingerspell.evaluate.still_fit import cross_fitted, fit_still, out_of_fold_predictions, score_settings
-    from fingerspell.evaluate.views import load_detected
+    from fingerspell.evaluate.views import load_detected, load_views
     from fingerspell.export.bundle import Bundle
     from fingerspell.export.still_params import StillParams
 
@@ -91,12 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse:
         folds = _load(folds_file)
     else:
-        settings = BenchSettings(data_root=args.data_root or default_data_root(), out=args.out)
-        sets, _ = prepare_datasets(settings, print)
-        fast = {}
-        for name in ("massey", "asl-letters"):
+        sets, fast = {}, {}
+        for name in [n.strip() for n in args.sets.split(",") if n.strip()]:
             with Dataset.load(name) as ds:
-                fast[name] = load_detected(ds, {"refine_steps": 0}, "fast")
+                sets[name] = load_landmark_set(ds)
+                sets[name].name = name
+                if name in ("massey", "asl-letters"):
+                    sets[name].views = tuple(load_views(ds))
+                    fast[name] = load_detected(ds, {"refine_steps": 0}, "fast")
         folds = out_of_fold_predictions(sets, fast, recipe, log=print)
         args.out.mkdir(parents=True, exist_ok=True)
         _save(folds, folds_file)
