@@ -10,13 +10,15 @@ the full path (refined landmarks + the test-time views, probabilities averaged).
 Fitted, in this order, on the pooled out-of-fold predictions (`fit_still`):
 1. `temperature_fast`, `temperature_full`: minimum negative log-likelihood of the fast path's
    softmax(logits / T), and of the full path's mean over views of softmax(logits / T);
-2. `escalate_below` (the cascade's bar): the lowest bar on BAR_GRID whose cascade top-1 is at
-   least the full path's minus BAR_TOLERANCE on every protocol (fewest escalations for the
-   full path's accuracy);
-3. `threshold`: on the cascade's probabilities, the threshold on THRESHOLD_GRID with the most
-   letters given right minus letters given wrong (a wrong letter costs what a right one
-   gains: with calibrated probabilities, a letter is given when it is more likely right than
-   wrong); ties go to the lower threshold.
+2. `escalate_below` (the cascade's bar) and `threshold` together: for each bar on BAR_GRID,
+   lowest first, the threshold on THRESHOLD_GRID with the most letters given right minus
+   letters given wrong on the cascade's answers (a wrong letter costs what a right one gains:
+   with calibrated probabilities, a letter is given when it is more likely right than wrong;
+   ties go to the lower threshold); the first bar whose letters given right reach, on every
+   protocol, those of the reference (the full path for every image with the bundle's
+   calibration temperature and threshold 0.5: the default before the cascade) is kept:
+   the fewest escalations for the old default's accuracy. Bar 1 (escalate every image with a
+   hand) when none does.
 
 `cross_fitted` reports each protocol with settings fitted WITHOUT that fold (leave one fold
 out over all nine folds), so the reported figures never saw their own test signer or photo.
@@ -36,7 +38,9 @@ from fingerspell.evaluate.protocols import grouped_folds
 from fingerspell.evaluate.still_metrics import AnswerScore, score_answers
 
 BAR_GRID = tuple(round(v, 2) for v in np.arange(0.5, 1.0, 0.02)) + (1.0,)
-BAR_TOLERANCE = 0.001
+# The default before the cascade, the accuracy the cascade must keep: the full path for every
+# image, probabilities softmax(logits / calibration T) averaged over views, threshold 0.5.
+REFERENCE_THRESHOLD = 0.5
 THRESHOLD_GRID = tuple(round(v, 2) for v in np.arange(0.0, 0.96, 0.01))
 
 
@@ -129,27 +133,47 @@ def _top1_by_protocol(folds: Sequence[FoldPredictions], probs: Sequence[np.ndarr
     return {k: v[0] / v[1] for k, v in right.items()}
 
 
-def fit_still(folds: Sequence[FoldPredictions]) -> dict[str, Any]:
-    """The bundle's "still" settings fitted on `folds` (see the module docstring).
-    Raises FingerspellError with no predictions."""
-    if not folds or not sum(len(f.labels) for f in folds):
-        raise FingerspellError("no out-of-fold predictions to fit still-image settings on")
-    t_fast = _golden(lambda t: _nll(folds, lambda f: fast_probs(f, t), lambda f: f.fast_found))
-    t_full = _golden(lambda t: _nll(folds, lambda f: full_probs(f, t), lambda f: f.full_found[0]))
-    full_top1 = _top1_by_protocol(folds, [full_probs(f, t_full) for f in folds])
-    bar = 1.0
-    for candidate in BAR_GRID:
-        top1 = _top1_by_protocol(folds, [cascade_probs(f, t_fast, t_full, candidate)[0] for f in folds])
-        if all(top1[k] >= full_top1[k] - BAR_TOLERANCE for k in full_top1):
-            bar = candidate
-            break
-    probs = [cascade_probs(f, t_fast, t_full, bar)[0] for f in folds]
+def _letters_right_by_protocol(folds: Sequence[FoldPredictions], probs: Sequence[np.ndarray],
+                                threshold: float) -> dict[str, float]:
+    right: dict[str, list[int]] = {}
+    for f, p in zip(folds, probs):
+        ok = (p.sum(axis=1) > 0) & (p.argmax(axis=1) == f.labels) & (p.max(axis=1) >= threshold)
+        r = right.setdefault(f.protocol, [0, 0])
+        r[0] += int(ok.sum())
+        r[1] += len(ok)
+    return {k: v[0] / v[1] for k, v in right.items()}
+
+
+def _best_threshold(folds: Sequence[FoldPredictions], probs: Sequence[np.ndarray]) -> float:
     best, threshold = -np.inf, 0.5
     for t in THRESHOLD_GRID:
         right, wrong, _ = _pooled(folds, probs, t)
         if right - wrong > best:
             best, threshold = right - wrong, t
-    return {"threshold": float(threshold), "escalate_below": float(bar), "temperature_fast": round(t_fast, 4),
+    return float(threshold)
+
+
+def fit_still(folds: Sequence[FoldPredictions], calibration_temperature: float = 1.0) -> dict[str, Any]:
+    """The bundle's "still" settings fitted on `folds` (see the module docstring);
+    `calibration_temperature` is the bundle's "calibration" T (the reference's).
+    Raises FingerspellError with no predictions."""
+    if not folds or not sum(len(f.labels) for f in folds):
+        raise FingerspellError("no out-of-fold predictions to fit still-image settings on")
+    t_fast = _golden(lambda t: _nll(folds, lambda f: fast_probs(f, t), lambda f: f.fast_found))
+    t_full = _golden(lambda t: _nll(folds, lambda f: full_probs(f, t), lambda f: f.full_found[0]))
+    reference = _letters_right_by_protocol(folds, [full_probs(f, calibration_temperature) for f in folds],
+                                           REFERENCE_THRESHOLD)
+    bar, threshold = 1.0, None
+    for candidate in BAR_GRID:
+        probs = [cascade_probs(f, t_fast, t_full, candidate)[0] for f in folds]
+        cut = _best_threshold(folds, probs)
+        right = _letters_right_by_protocol(folds, probs, cut)
+        if all(right[k] >= reference[k] for k in reference):
+            bar, threshold = candidate, cut
+            break
+    if threshold is None:
+        threshold = _best_threshold(folds, [cascade_probs(f, t_fast, t_full, 1.0)[0] for f in folds])
+    return {"threshold": threshold, "escalate_below": float(bar), "temperature_fast": round(t_fast, 4),
             "temperature_full": round(t_full, 4)}
 
 
@@ -177,13 +201,14 @@ def score_settings(folds: Sequence[FoldPredictions], settings: dict[str, Any], p
     return out
 
 
-def cross_fitted(folds: Sequence[FoldPredictions]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def cross_fitted(folds: Sequence[FoldPredictions],
+                 calibration_temperature: float = 1.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Each fold scored with settings fitted on the OTHER folds; pooled per protocol.
     Returns ({protocol: scores}, [settings fitted without each fold])."""
     scored: dict[str, list[tuple[FoldPredictions, np.ndarray, np.ndarray, float]]] = {}
     fitted = []
     for i, f in enumerate(folds):
-        settings = fit_still([g for j, g in enumerate(folds) if j != i])
+        settings = fit_still([g for j, g in enumerate(folds) if j != i], calibration_temperature)
         fitted.append({"held_out": f"{f.protocol}/{f.fold}", **settings})
         p, esc = cascade_probs(f, settings["temperature_fast"], settings["temperature_full"], settings["escalate_below"])
         given = (p.sum(axis=1) > 0) & (p.max(axis=1) >= settings["threshold"])
@@ -205,16 +230,20 @@ def cross_fitted(folds: Sequence[FoldPredictions]) -> tuple[dict[str, Any], list
 
 
 def out_of_fold_predictions(sets: dict[str, LandmarkSet], fast: dict[str, LandmarkSet], recipe: Recipe,
-                            k: int = 5, log: Any = None) -> list[FoldPredictions]:
-    """Fold models for Massey leave-one-signer-out and asl-letters grouped by photo (k folds),
-    each trained on the rest plus every other set in `sets`; `sets["massey"]` and
-    `sets["asl-letters"]` carry their test-time views, `fast` the same samples detected
-    without refinement (same order). Raises FingerspellError when a set is missing."""
-    for name in ("massey", "asl-letters"):
+                            k: int = 5, log: Any = None,
+                            tested: Sequence[str] = ("massey", "asl-letters")) -> list[FoldPredictions]:
+    """Fold models for Massey leave-one-signer-out and asl-letters grouped by photo (k folds;
+    `tested` names which of the two), each trained on the rest plus every other set in `sets`;
+    `sets["massey"]` and `sets["asl-letters"]` carry their test-time views, `fast` the same
+    samples detected without refinement (same order). Raises FingerspellError when a set is
+    missing."""
+    for name in tested:
         if name not in sets or name not in fast:
             raise FingerspellError(f"still-image fit needs the {name!r} landmarks and its fast-path detections")
     out: list[FoldPredictions] = []
     for name, protocol, classes in (("massey", "massey-loso", STATIC_LETTERS), ("asl-letters", "asl-letters-grouped", LETTERS)):
+        if name not in tested:
+            continue
         keep = np.isin(sets[name].labels, classes)
         data, quick = sets[name].subset(keep), fast[name].subset(keep)
         if name == "massey":
