@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     still = {**fitted, "fitted_on": (
         "out-of-fold predictions of unseen signers / photos: Massey leave one signer out (24 static letters) "
         "and asl-letters 5 folds by source photo (26 letters), fold models trained with the shipped recipe on the "
-        "rest plus the other shared sets (bench/fit_still.py)"),
+        f"rest of {args.sets.replace(',', ', ')} (bench/fit_still.py)"),
         "rule": ("temperatures: minimum NLL (fast path; full path averaged over views); escalate_below: the lowest "
                  "bar at which the cascade's letters given right, at its threshold, reach on every protocol those of "
                  "the default before the cascade (full path, calibration T, threshold 0.5); threshold: most letters "
