@@ -40,11 +40,18 @@ def test_bench_accuracy_quick_writes_json_and_markdown_with_sane_numbers(dataset
     # Small subsets and few epochs, but a real classifier: far above chance (1/24).
     assert loso["top1"] > 0.6
     assert protocols["massey-loso+extra"]["top1"] > 0.6
+    # Per protocol, the answers as `predict` gives them (the one evaluation path): letters given
+    # right at the default threshold, top-1, coverage, ECE and the worst three letters.
+    for name in ("massey-loso", "massey-loso+extra", "asl-letters-grouped", "asl-letters-grouped+extra"):
+        answers = protocols[name]["answers"]
+        assert answers["top1"] == pytest.approx(protocols[name]["static_top1" if name.startswith("massey") else "top1"], abs=1e-3)
+        assert 0.0 <= answers["letters_right"] <= min(answers["top1"], answers["coverage"]) + 1e-9
+        assert 0.0 <= answers["ece"] <= 1.0 and len(answers["worst_letters"]) == 3
     matrix = protocols["cross-dataset"]["matrix"]
     assert set(matrix) == {"massey", "asl-letters", "asl-alphabet", "asl-landmarks", "all"}
     assert "massey" not in matrix["massey"]  # never tested on the training set
     assert "sign_mnist" in results
     assert results["default_bundle"]["onnx_bytes"] > 0
 
-    assert "| massey-loso |" in markdown and "Cross-dataset" in markdown
+    assert "| massey-loso |" in markdown and "Cross-dataset" in markdown and "letters given right" in markdown
     assert "accuracy.md" in capsys.readouterr().out

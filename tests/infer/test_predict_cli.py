@@ -137,7 +137,7 @@ def test_fast_looks_at_each_image_once_and_gives_the_same_letters(photos, bundle
     from io import StringIO
 
     full = run_prediction(str(photos / "l"), model=bundle_dir, report=photos.parent / "full.csv", out=StringIO(),
-                          progress=False)
+                          progress=False, still="full")
     fast = run_prediction(str(photos / "l"), model=bundle_dir, report=photos.parent / "fast.csv", out=StringIO(),
                           progress=False, test_views=False)
     assert full.items == fast.items == 3

@@ -20,7 +20,8 @@ def five_run(mnist_five):
 
 def test_report_files_and_per_letter_rows(five_run, mnist_five):
     report = evaluate(five_run.path, mnist_five, "test", progress=False)
-    for f in ("report.html", "report.json", "confusion.png", "reliability.png", "mistakes.png", "per_class.png"):
+    for f in ("report.html", "report.json", "confusion.png", "reliability.png", "coverage.png", "mistakes.png",
+              "per_class.png"):
         assert (report.out / f).stat().st_size > 500, f
     assert report.out == five_run.path / "eval-mnist-five-test"
     assert [r["letter"] for r in report.per_class] == ["A", "B", "C", "D", "E"]
@@ -38,6 +39,12 @@ def test_report_files_and_per_letter_rows(five_run, mnist_five):
     assert saved["top1"] == report.top1 and len(saved["per_class"]) == 5
     page = (report.out / "report.html").read_text()
     assert "Correct at &ge; 50% confidence" in page and "<td>E</td>" in page
+    # ECE and the coverage/accuracy curve (the one evaluation path): at threshold 0 every
+    # sample is given a letter, so letters given right there is top-1.
+    assert "expected calibration error" in page.lower() and "coverage.png" in page
+    assert saved["ece"] == report.ece and saved["threshold"] == 0.5
+    assert saved["curve"][0]["threshold"] == 0.0 and saved["curve"][0]["letters_right"] == pytest.approx(report.top1, abs=1e-4)
+    assert report.letters_right <= min(report.top1, report.coverage) + 1e-9
     assert len(report.mistakes) == min(24, round((1 - report.top1) * 100))
 
 

@@ -38,8 +38,15 @@ def _accuracy(args: argparse.Namespace) -> int:
     from fingerspell.evaluate.accuracy_bench import BenchSettings, default_data_root, run_accuracy_bench
 
     out = args.out or Path("bench") / "results" / ("quick" if args.quick else "")
+    from fingerspell.export.bundle import Bundle
+    from fingerspell.home import default_bundle_dir
+
+    # Answers are scored as the default bundle reads still images: its full-path temperature
+    # and default threshold (bundle.json "still").
+    still = Bundle.load(default_bundle_dir()).still
     settings = BenchSettings(data_root=args.data_root or default_data_root(), out=out, quick=args.quick,
-                             skip_image_models=args.no_image_models)
+                             skip_image_models=args.no_image_models, answer_temperature=still.temperature_full,
+                             answer_threshold=still.threshold)
     if args.epochs:
         settings.recipe = replace(settings.effective_recipe, epochs=args.epochs)
     run_accuracy_bench(settings)

@@ -20,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--checkpoint", choices=("best", "last"), default="best", help="which checkpoint (default best)")
     parser.add_argument("--out", help="folder for the report (default <run>/eval-<data>-<split>; with --detection "
                         "FINGERSPELL_HOME/reports/detection-<data>-<bundle>)")
+    parser.add_argument("--conf", type=float, default=0.5,
+                        help="threshold: a letter counts as given at this probability or above (0.5); the report "
+                        "gives letters given right, coverage and the coverage/accuracy curve")
     parser.add_argument("--json", action="store_true", help="print report.json to stdout")
     parser.add_argument("--detection", action="store_true",
                         help="score a bundle as a detector against the dataset's annotated boxes (COCO mAP)")
@@ -42,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
         raise FingerspellError("name the run to evaluate (or pass --detection to score a bundle as a detector)")
     from fingerspell.evaluate.report import evaluate
 
-    report = evaluate(args.run, args.data, args.split, args.out, which=args.checkpoint, progress=not args.json)
+    if not 0.0 <= args.conf <= 1.0:
+        raise FingerspellError(f"--conf must be between 0 and 1, got {args.conf}")
+    report = evaluate(args.run, args.data, args.split, args.out, which=args.checkpoint, progress=not args.json,
+                      threshold=args.conf)
     print(report.to_json() if args.json else report.summary())
     return 0
 

@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", metavar="SOURCE", help="image, folder, glob, video file or camera index")
     parser.add_argument("--model", metavar="BUNDLE", help="bundle folder (model.onnx + bundle.json); default: built in")
-    parser.add_argument("--conf", type=float, default=0.5, help="smallest probability reported as a letter (0.5)")
+    parser.add_argument("--conf", type=float, default=None,
+                        help="smallest calibrated probability reported as a letter (default: the bundle's, "
+                        "chosen on unseen signers; 0.5 for bundles without one)")
     parser.add_argument("--classes", metavar="A,B", help="only consider these classes (comma separated)")
     parser.add_argument("--save", metavar="OUT",
                         help="annotated output: a folder of images for image sources, a .mp4/.avi for video")
@@ -32,9 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--complexity", type=int, choices=[0, 1],
                         help="MediaPipe hand model: 0 lite (about twice as fast), 1 full; default: the bundle's")
     parser.add_argument("--workers", type=int, help="processes for folders (default 1: one MediaPipe graph already uses several threads)")
-    parser.add_argument("--fast", action="store_true",
-                        help="one hand detection per still image, without the bundle's extra test-time views "
-                        "and landmark refinement (about 4x faster, a few points less accurate on unseen hands)")
+    path = parser.add_mutually_exclusive_group()
+    path.add_argument("--fast", action="store_true",
+                      help="one hand detection per still image, never the bundle's test-time views and landmark "
+                      "refinement (the default runs them only for images whose first answer is uncertain)")
+    path.add_argument("--full", action="store_true",
+                      help="test-time views and landmark refinement for every still image (about 5x slower than "
+                      "the default, which runs them only for uncertain images)")
     parser.set_defaults(func=run)
 
 
@@ -47,5 +53,5 @@ def run(args: argparse.Namespace) -> int:
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     run_prediction(args.source, model=args.model, conf=args.conf, classes=classes, save=args.save,
                    as_json=args.json, report=args.report, limit=args.limit, workers=args.workers,
-                   complexity=args.complexity, test_views=not args.fast, refine=not args.fast)
+                   complexity=args.complexity, still="fast" if args.fast else "full" if args.full else "cascade")
     return 0

@@ -13,7 +13,7 @@ from fingerspell.errors import FingerspellError
 from fingerspell.evaluate.accuracy_markdown import markdown_table
 from fingerspell.evaluate.bench_subsets import quick_subset
 from fingerspell.evaluate.landmark_fit import FULL_RECIPE, QUICK_RECIPE, Recipe
-from fingerspell.evaluate.landmark_sets import LandmarkSet, load_landmark_set
+from fingerspell.evaluate.landmark_sets import STATIC_LETTERS, LandmarkSet, load_landmark_set
 from fingerspell.evaluate.protocols import asl_letters_grouped, cross_dataset, massey_loso
 from fingerspell.evaluate.views import TEST_VIEWS, load_views
 
@@ -40,6 +40,11 @@ class BenchSettings:
     skip_image_models: bool = False
     # Test-time views for the unseen-signer / unseen-photo protocols (massey, asl-letters).
     test_views: tuple[str, ...] = TEST_VIEWS
+    # How answers are scored (the one evaluation path, `evaluate.still_metrics`): probabilities
+    # softmax(logits / answer_temperature) averaged over views, a letter given at
+    # >= answer_threshold. The CLI passes the default bundle's "still" settings.
+    answer_temperature: float = 1.0
+    answer_threshold: float = 0.5
 
     @property
     def effective_recipe(self) -> Recipe:
@@ -160,16 +165,24 @@ def _run_accuracy_bench(settings: BenchSettings, recipe: Recipe, started: float,
     }
     others = [s for n, s in sets.items() if n != "massey"]
     log("massey leave-one-signer-out")
-    runs = [massey_loso(sets["massey"], recipe, progress=log),
-            massey_loso(sets["massey"], recipe, extra=others, progress=log)]
+    t = settings.answer_temperature
+    runs = [massey_loso(sets["massey"], recipe, progress=log, temperature=t),
+            massey_loso(sets["massey"], recipe, extra=others, progress=log, temperature=t)]
     log("asl-letters grouped by source photo")
-    runs.append(asl_letters_grouped(sets["asl-letters"], recipe, k=3 if settings.quick else 5, progress=log))
+    runs.append(asl_letters_grouped(sets["asl-letters"], recipe, k=3 if settings.quick else 5, progress=log,
+                                    temperature=t))
     runs.append(asl_letters_grouped(sets["asl-letters"], recipe, k=3 if settings.quick else 5,
-                                    extra=[s for n, s in sets.items() if n != "asl-letters"], progress=log))
+                                    extra=[s for n, s in sets.items() if n != "asl-letters"], progress=log,
+                                    temperature=t))
     log("cross-dataset matrix")
     runs.append(cross_dataset(sets, recipe, progress=log))
+    results["answers"] = {"temperature": t, "threshold": settings.answer_threshold}
     for result in runs:
         results["protocols"][result.name] = result.to_dict()
+        answers = result.score.answers(settings.answer_threshold, STATIC_LETTERS)
+        if answers is not None:
+            results["protocols"][result.name]["answers"] = answers.to_dict()
+            log(f"{result.name}: {answers.line()}")
     if not settings.skip_image_models:
         try:
             results["sign_mnist"] = image_model_bench(settings, log)

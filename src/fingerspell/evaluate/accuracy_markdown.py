@@ -31,6 +31,17 @@ def markdown_table(results: dict[str, Any]) -> str:
         if p.get("folds") and name.startswith("massey"):
             folds = ", ".join(f"{k} {_pct(v['top1'])}" for k, v in p["folds"].items())
             lines.append(f"| &nbsp;&nbsp;per signer | {folds} | | | | | |")
+    answered = {n: p["answers"] for n, p in results["protocols"].items() if p.get("answers")}
+    if answered:
+        a = results.get("answers", {})
+        lines += ["", f"Answers as `fingerspell predict` gives them (probabilities softmax(logits / {a.get('temperature', 1):g}) "
+                  f"averaged over views; a letter given at >= {a.get('threshold', 0.5):g}; `evaluate.still_metrics`):", "",
+                  "| protocol | letters given right | top-1 | coverage | ECE | worst three static letters (top-1) |",
+                  "|---|---:|---:|---:|---:|---|"]
+        for name, s in answered.items():
+            worst = ", ".join(f"{k} {_pct(v)}" for k, v in s["worst_letters"])
+            lines.append(f"| {name} | {_pct(s['letters_right'])} | {_pct(s['top1'])} | {_pct(s['coverage'])} | "
+                         f"{s['ece']:.3f} | {worst} |")
     single = {n: p["single_view_top1"] for n, p in results["protocols"].items() if "single_view_top1" in p}
     if single:
         views = ", ".join(f"`{v}`" for v in results.get("test_time_views", []))

@@ -18,6 +18,7 @@ import numpy as np
 
 from fingerspell.errors import FingerspellError
 from fingerspell.evaluate.protocols import LandmarkSet, Recipe, fit_landmark_model
+from fingerspell.evaluate.still_metrics import reliability
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -29,16 +30,8 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
     """ECE: the confidence-weighted gap between top-1 confidence and accuracy, over `bins`
-    equal-width bins of confidence."""
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == labels
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        inside = (confidence > lo) & (confidence <= hi)
-        if inside.any():
-            total += inside.mean() * abs(float(correct[inside].mean()) - float(confidence[inside].mean()))
-    return float(total)
+    equal-width bins of confidence (`still_metrics.reliability`, the one evaluation path)."""
+    return reliability(probs.max(axis=1), probs.argmax(axis=1) == labels, bins)[0]
 
 
 def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:

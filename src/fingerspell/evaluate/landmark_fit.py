@@ -48,8 +48,9 @@ def fit_landmark_model(train_set: LandmarkSet, classes: Sequence[str], recipe: R
     return SampledFit(training_landmarks(train_set, classes, sources), len(classes), recipe).fit()
 
 
-def predict_set(model: Any, data: LandmarkSet) -> tuple[np.ndarray, np.ndarray]:
-    """(class index [N] with -1 where no hand was found, softmax probabilities [N, C]).
+def predict_set(model: Any, data: LandmarkSet, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(class index [N] with -1 where no hand was found, softmax probabilities [N, C]; rows of
+    samples without a hand are zeros). Probabilities are softmax(logits / temperature).
 
     With test-time views, the probabilities are the mean over the robust detection and every
     view that found a hand in that sample (what `Predictor` does for still images); a sample
@@ -61,14 +62,15 @@ def predict_set(model: Any, data: LandmarkSet) -> tuple[np.ndarray, np.ndarray]:
     probs = np.zeros((len(data), 0), np.float32)
     if data.found.any():
         with torch.no_grad():
-            p = torch.softmax(model(torch.as_tensor(data.features())), 1).numpy()
+            p = torch.softmax(model(torch.as_tensor(data.features())) / temperature, 1).numpy()
             total = np.zeros((len(data), p.shape[1]), np.float32)
             count = np.zeros(len(data), np.float32)
             total[data.found], count[data.found] = p, 1.0
             for view in data.views:
                 seen = view.found & data.found
                 if seen.any():
-                    total[seen] += torch.softmax(model(torch.as_tensor(view.subset(seen).features())), 1).numpy()
+                    logits = model(torch.as_tensor(view.subset(seen).features()))
+                    total[seen] += torch.softmax(logits / temperature, 1).numpy()
                     count[seen] += 1.0
         probs = total / np.maximum(count, 1.0)[:, None]
         pred[data.found] = probs[data.found].argmax(1)

@@ -53,19 +53,3 @@ def confused_pairs(matrix: np.ndarray, labels: list[str], top: int = 10) -> list
         pairs.append({"true": labels[t], "predicted": labels[p], "count": int(off[t, p]),
                       "share": float(off[t, p] / max(1, matrix[t].sum()))})
     return pairs
-
-
-def calibration(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> tuple[float, list[dict[str, Any]]]:
-    """Expected calibration error (equal-width confidence bins) and the per-bin table."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    table, ece, n = [], 0.0, max(1, len(conf))
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        inside = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
-        count = int(inside.sum())
-        if count:
-            acc, mean_conf = float(correct[inside].mean()), float(conf[inside].mean())
-            ece += abs(acc - mean_conf) * count / n
-        else:
-            acc = mean_conf = float("nan")
-        table.append({"low": float(lo), "high": float(hi), "count": count, "accuracy": acc, "confidence": mean_conf})
-    return float(ece), table

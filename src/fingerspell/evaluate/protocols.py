@@ -93,15 +93,16 @@ def _min_letter(score: Score) -> list[Any] | None:
 
 
 def massey_loso(massey: LandmarkSet, recipe: Recipe, extra: Sequence[LandmarkSet] = (),
-                progress: Any = None) -> ProtocolResult:
-    """Leave one Massey signer out; `extra` sets join every training fold (never the test)."""
+                progress: Any = None, temperature: float = 1.0) -> ProtocolResult:
+    """Leave one Massey signer out; `extra` sets join every training fold (never the test).
+    `temperature` calibrates the kept probabilities (softmax(logits / T))."""
     start = time.perf_counter()
     data = massey.letters(STATIC_LETTERS)
     signers = sorted(set(data.groups) - {""})
     if len(signers) < 2:
         raise FingerspellError(f"{massey.name}: leave-one-signer-out needs 2+ signers, found {signers}")
     tests = {signer: data.groups == signer for signer in signers}
-    total, single, folds = _cross_validate(data, tests, STATIC_LETTERS, recipe, extra, progress)
+    total, single, folds = _cross_validate(data, tests, STATIC_LETTERS, recipe, extra, progress, temperature)
     with_extra = f" + {', '.join(e.name for e in extra)}" if extra else ""
     return ProtocolResult(
         name="massey-loso" + ("+extra" if extra else ""),
@@ -111,14 +112,15 @@ def massey_loso(massey: LandmarkSet, recipe: Recipe, extra: Sequence[LandmarkSet
 
 
 def _cross_validate(data: LandmarkSet, tests: dict[str, np.ndarray], classes: Sequence[str], recipe: Recipe,
-                    extra: Sequence[LandmarkSet], progress: Any) -> tuple[Score, Score, dict[str, Score]]:
+                    extra: Sequence[LandmarkSet], progress: Any,
+                    temperature: float = 1.0) -> tuple[Score, Score, dict[str, Score]]:
     """Per fold (name -> test mask): train on the rest plus `extra`, score the test part with
     its test-time views and without. Returns (pooled score, pooled single-view score, folds)."""
     total, single, folds = EMPTY_SCORE, EMPTY_SCORE, {}
     for name, test in tests.items():
         train, sources = _with_extra(data.subset(~test), data.name, extra, classes)
         model = fit_landmark_model(train, classes, recipe, sources)
-        folds[name] = score_set(model, data.subset(test), classes)
+        folds[name] = score_set(model, data.subset(test), classes, temperature)
         total = total.add(folds[name])
         single = single.add(score_set(model, data.subset(test).without_views(), classes))
         if progress:
@@ -156,13 +158,13 @@ def grouped_folds(groups: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]
 
 
 def asl_letters_grouped(letters_set: LandmarkSet, recipe: Recipe, k: int = 5, extra: Sequence[LandmarkSet] = (),
-                        progress: Any = None) -> ProtocolResult:
+                        progress: Any = None, temperature: float = 1.0) -> ProtocolResult:
     """asl-letters, k folds by source photo (`<letter><n>`), all 26 letters."""
     start = time.perf_counter()
     data = letters_set.letters(LETTERS)
     groups = np.where(data.groups == "", np.arange(len(data)).astype(str), data.groups)
     tests = {f"fold{i + 1}": test for i, test in enumerate(grouped_folds(groups, k, recipe.seed))}
-    total, single, folds = _cross_validate(data, tests, LETTERS, recipe, extra, progress)
+    total, single, folds = _cross_validate(data, tests, LETTERS, recipe, extra, progress, temperature)
     with_extra = f" + {', '.join(e.name for e in extra)}" if extra else ""
     return ProtocolResult(
         name="asl-letters-grouped" + ("+extra" if extra else ""),

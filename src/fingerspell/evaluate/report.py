@@ -1,8 +1,10 @@
 """`evaluate(run, data, split)`: score a run on a split and write a report a person reads.
 
 Writes into `<run>/eval-<data>-<split>/` (or `out`): report.json, report.html and PNGs:
-confusion matrix, reliability diagram (with the expected calibration error), mistakes
-gallery, per-letter F1 bars. Inputs come from the model's input-kind builder, so landmark
+confusion matrix, reliability diagram (with the expected calibration error), the
+coverage/accuracy curve, mistakes gallery, per-letter F1 bars. Letters given right at the
+threshold, top-1, coverage, ECE and the curve come from the one evaluation path
+(`evaluate.still_metrics.score_answers`), as in `bench accuracy` and `predict FOLDER`. Inputs come from the model's input-kind builder, so landmark
 models are evaluated the same way (their gallery tiles show the landmarks or nothing).
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from fingerspell import atomic
 from fingerspell.evaluate import metrics as M
+from fingerspell.evaluate.still_metrics import score_answers
 from fingerspell.errors import FingerspellError, TrainingError
 
 GALLERY_MAX = 24
@@ -47,6 +50,11 @@ class Report:
     confusion: list[list[int]]
     skipped: dict[str, int] = field(default_factory=dict)
     no_hand: int = 0  # samples with no hand found (landmark models): counted as wrong in top1/top5
+    threshold: float = 0.5       # a letter is given when its probability reaches it
+    letters_right: float = float("nan")  # share of all samples given the right letter at the threshold
+    coverage: float = float("nan")       # share given a letter at the threshold
+    worst_letters: list[list[Any]] = field(default_factory=list)  # the three lowest per-letter top-1
+    curve: list[dict[str, float]] = field(default_factory=list)   # coverage / accuracy per threshold
     out: Path | None = None
     files: list[str] = field(default_factory=list)
     created: str = ""
@@ -61,7 +69,9 @@ class Report:
 
     def summary(self) -> str:
         lines = [f"{self.run} on {self.data}/{self.split} ({self.checkpoint}): top-1 {self.top1:.2%}, top-5 {self.top5:.2%}, "
-                 f"ECE {self.ece:.3f}, {self.n} samples, {self.images_per_s:.0f} samples/s ({self.model_images_per_s:.0f} model only)"]
+                 f"ECE {self.ece:.3f}, {self.n} samples, {self.images_per_s:.0f} samples/s ({self.model_images_per_s:.0f} model only)",
+                 f"letters given right at >= {self.threshold:.2f}: {self.letters_right:.2%} (coverage {self.coverage:.2%}); "
+                 "worst: " + ", ".join(f"{k} {v:.0%}" for k, v in self.worst_letters)]
         if self.confused_pairs:
             lines.append("most confused: " + ", ".join(f"{p['true']}->{p['predicted']} x{p['count']}" for p in self.confused_pairs[:5]))
         if self.skipped:
@@ -82,8 +92,10 @@ def _display(inputs: Any, i: int) -> np.ndarray | None:
 
 
 def evaluate(run: str | Path, data: str, split: str | None = "test", out: str | Path | None = None, *,
-             which: str = "best", batch_size: int = 256, device: str = "cpu", progress: bool = True) -> Report:
-    """Evaluate run `run` (name or folder) on `split` of dataset `data` and write the report.
+             which: str = "best", batch_size: int = 256, device: str = "cpu", progress: bool = True,
+             threshold: float = 0.5) -> Report:
+    """Evaluate run `run` (name or folder) on `split` of dataset `data` and write the report;
+    a letter counts as given when its probability reaches `threshold`.
 
     Samples whose letter the model does not know are skipped (and counted in `skipped`).
     `split=None` or "all" evaluates every sample. Raises RunNotFoundError,
@@ -162,7 +174,8 @@ def evaluate(run: str | Path, data: str, split: str | None = "test", out: str | 
         labels = list(info.labels)
         matrix = M.confusion_matrix(y_true[found], pred[found], len(labels))
         rows = sorted({model_index[c.upper()] for c in ds.classes if c.upper() in model_index})
-        ece, bins = M.calibration(conf, correct)
+        answers = score_answers(probs, y_true, labels, threshold)
+        ece, bins = answers.ece, answers.reliability
         no_hand = int((~found).sum())
         if no_hand:
             skipped["no hand found (counted as wrong, not in the confusion matrix)"] = no_hand
@@ -177,7 +190,9 @@ def evaluate(run: str | Path, data: str, split: str | None = "test", out: str | 
         top5 = float(np.mean((np.argsort(-probs, axis=1)[:, :5] == y_true[:, None]).any(axis=1) & found)) if len(y_true) else float("nan")
         report = Report(
             run=info.name, data=data, split=split_name, checkpoint=which, n=int(len(y_true)),
-            top1=float(correct.mean()), top5=top5, ece=ece, no_hand=no_hand,
+            top1=answers.top1, top5=top5, ece=ece, no_hand=no_hand, threshold=float(threshold),
+            letters_right=answers.letters_right, coverage=answers.coverage,
+            worst_letters=[[k, v] for k, v in answers.worst], curve=answers.curve,
             images_per_s=len(y_true) / max(total_time, 1e-9), model_images_per_s=len(y_true) / max(model_time, 1e-9),
             per_class=M.per_class(matrix, labels, rows, y_true, pred, conf), confused_pairs=M.confused_pairs(matrix, labels),
             calibration=bins, mistakes=mistakes, labels=labels, confusion=matrix.tolist(), skipped=skipped,
@@ -199,9 +214,11 @@ def _write(report: Report, out: Path, inputs: Any, rows: list[int], matrix: np.n
     matplotlib.use("Agg")
     out.mkdir(parents=True, exist_ok=True)
     report.out = out
-    report.files = ["report.html", "report.json", "confusion.png", "reliability.png", "mistakes.png", "per_class.png"]
+    report.files = ["report.html", "report.json", "confusion.png", "reliability.png", "coverage.png", "mistakes.png",
+                    "per_class.png"]
     _plot_confusion(matrix, report.labels, rows, out / "confusion.png", f"{report.run} on {report.data}/{report.split}")
     _plot_reliability(report, out / "reliability.png")
+    _plot_coverage(report, out / "coverage.png")
     _plot_mistakes(report, inputs, out / "mistakes.png")
     _plot_per_class(report, out / "per_class.png")
     atomic.write_json(out / "report.json", report.to_dict())
@@ -247,6 +264,27 @@ def _plot_reliability(report: Report, path: Path) -> None:
     ax.set_ylabel("accuracy")
     ax.set_title(f"reliability diagram: ECE {report.ece:.3f}", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    atomic.save_figure(fig, path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_coverage(report: Report, path: Path) -> None:
+    """Coverage and accuracy of the letters given against the threshold (the curve a default
+    threshold is chosen from)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    t = [c["threshold"] for c in report.curve]
+    ax.plot(t, [c["coverage"] for c in report.curve], label="coverage (letter given)")
+    ax.plot(t, [c["given_accuracy"] for c in report.curve], label="accuracy of the letters given")
+    ax.plot(t, [c["letters_right"] for c in report.curve], label="letters given right (of all)")
+    ax.axvline(report.threshold, color="gray", linestyle="--", linewidth=1, label=f"threshold {report.threshold:.2f}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("confidence threshold")
+    ax.set_title("coverage / accuracy against the threshold", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     atomic.save_figure(fig, path, dpi=110)
     plt.close(fig)
@@ -313,6 +351,8 @@ def _html(report: Report) -> str:
         f"<tr><td>{e(str(m['source']))}</td><td>{e(m['true'])}</td><td>{e(m['predicted'])}</td><td>{pct(m['confidence'])}</td></tr>"
         for m in report.mistakes) or "<tr><td colspan=4>none</td></tr>"
     skipped = "".join(f"<li>{v} {e(k)}</li>" for k, v in report.skipped.items())
+    curve = "".join(f"<tr><td>{c['threshold']:.2f}</td><td>{pct(c['coverage'])}</td><td>{pct(c['given_accuracy'])}</td>"
+                    f"<td>{pct(c['letters_right'])}</td></tr>" for c in report.curve[::3])
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(report.run)} on {e(report.data)}/{e(report.split)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}table{{border-collapse:collapse;margin:1em 0}}
@@ -333,6 +373,12 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th{{background:#f
 <table><tr><th>true</th><th>predicted as</th><th>count</th><th>share of true letter</th></tr>{pairs}</table>
 <h2>Mistakes</h2><img src="mistakes.png" alt="mistakes gallery">
 <table><tr><th>sample</th><th>true</th><th>predicted</th><th>confidence</th></tr>{mistakes}</table>
-<h2>Calibration</h2><img src="reliability.png" alt="reliability diagram">
+<h2>Calibration</h2><p>Expected calibration error (ECE, 15 bins, samples with a hand): <b>{report.ece:.3f}</b></p>
+<img src="reliability.png" alt="reliability diagram">
+<h2>Coverage and accuracy against the threshold</h2>
+<p>At threshold {report.threshold:.2f}: letters given right <b>{pct(report.letters_right)}</b> of all samples,
+coverage {pct(report.coverage)}; worst letters (top-1): {e(", ".join(f"{k} {pct(v)}" for k, v in report.worst_letters))}.</p>
+<img src="coverage.png" alt="coverage and accuracy against the confidence threshold">
+<table><tr><th>threshold</th><th>coverage</th><th>accuracy of the letters given</th><th>letters given right</th></tr>{curve}</table>
 </body></html>
 """

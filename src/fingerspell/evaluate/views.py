@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fingerspell.data.index import Dataset
-from fingerspell.evaluate.landmark_sets import LandmarkSet, load_landmark_set
+from fingerspell.evaluate.landmark_sets import LandmarkSet, canonical_label
 
 # Still images are also looked at through these single detector attempts (a mirrored copy with a
 # border, a small border); the classifier's probabilities are averaged over every landmark set
@@ -32,6 +32,18 @@ def load_views(dataset: Dataset, views: Sequence[str] = TEST_VIEWS, progress: bo
     by each sample's content hash, so a re-run only detects new or changed samples.
     Raises FingerspellError for an unknown attempt name.
     """
+    return [load_detected(dataset, {"attempts": [view]}, view, progress) for view in views]
+
+
+def load_detected(dataset: Dataset, settings: dict, tag: str, progress: bool = True) -> LandmarkSet:
+    """The dataset's samples detected with DEFAULT_DETECTOR_SETTINGS updated by `settings`
+    (e.g. {"attempts": ["pad25-low"]} for a test-time view, {"refine_steps": 0} for the
+    predictor's fast path), as a LandmarkSet named "<dataset>:<tag>".
+
+    Image-file samples only (others are "no hand"). Cached in FINGERSPELL_HOME/landmark-views/
+    per dataset and detector settings, keyed by each sample's content hash.
+    Raises FingerspellError for bad detector settings.
+    """
     import hashlib
     import io
 
@@ -42,43 +54,42 @@ def load_views(dataset: Dataset, views: Sequence[str] = TEST_VIEWS, progress: bo
     from fingerspell.hands.detector import HandDetector
     from fingerspell.hands.extract import DEFAULT_DETECTOR_SETTINGS
 
-    samples = list(dataset.samples())
-    base = load_landmark_set(dataset)
-    out = []
-    for view in views:
-        detector = HandDetector(**DEFAULT_DETECTOR_SETTINGS, attempts=[view])
-        key = hashlib.sha1(detector.settings_key.encode()).hexdigest()[:12]
-        cache = home.home() / "landmark-views" / f"{dataset.name}-{key}.npz"
-        points = np.zeros((len(samples), 21, 3), np.float32)
-        found = np.zeros(len(samples), bool)
-        handedness = np.full(len(samples), "", dtype="<U5")
-        known: dict[str, int] = {}
-        if cache.is_file():
-            with np.load(cache, allow_pickle=False) as old:
-                known = {h: i for i, h in enumerate(old["hashes"])}
-                old_points, old_found, old_hand = old["points"], old["found"], old["handedness"]
-        todo = []
-        for i, sample in enumerate(samples):
-            j = known.get(sample.hash or "")
-            if j is not None:
-                points[i], found[i], handedness[i] = old_points[j], old_found[j], old_hand[j]
-            elif sample.row is None and is_image_file(dataset.file_path(sample)):
-                todo.append(i)
-        if todo:
-            from tqdm import tqdm
+    from fingerspell.train.landmark_inputs import image_sizes
 
-            for i in tqdm(todo, desc=f"{dataset.name} view {view}", disable=not progress, unit="img"):
-                try:
-                    hand = detector.detect(read_image(dataset.file_path(samples[i])))
-                except CorruptImageError:
-                    hand = None
-                if hand is not None:
-                    points[i], found[i], handedness[i] = hand.landmarks, True, hand.handedness or ""
-            buffer = io.BytesIO()
-            np.savez(buffer, hashes=np.array([s.hash or "" for s in samples], dtype=str),
-                     points=points, found=found, handedness=handedness)
-            write_bytes(cache, buffer.getvalue())
-        detector.close()
-        out.append(LandmarkSet(f"{dataset.name}:{view}", base.labels, base.groups, points, handedness,
-                               base.image_size, found))
-    return out
+    samples = list(dataset.samples())
+    labels = np.array([canonical_label(s.label) for s in samples], dtype=object).astype(str)
+    groups = np.array([s.signer or "" for s in samples], dtype=object).astype(str)
+    detector = HandDetector(**{**DEFAULT_DETECTOR_SETTINGS, **settings})
+    key = hashlib.sha1(detector.settings_key.encode()).hexdigest()[:12]
+    cache = home.home() / "landmark-views" / f"{dataset.name}-{key}.npz"
+    points = np.zeros((len(samples), 21, 3), np.float32)
+    found = np.zeros(len(samples), bool)
+    handedness = np.full(len(samples), "", dtype="<U5")
+    known: dict[str, int] = {}
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as old:
+            known = {h: i for i, h in enumerate(old["hashes"])}
+            old_points, old_found, old_hand = old["points"], old["found"], old["handedness"]
+    todo = []
+    for i, sample in enumerate(samples):
+        j = known.get(sample.hash or "")
+        if j is not None:
+            points[i], found[i], handedness[i] = old_points[j], old_found[j], old_hand[j]
+        elif sample.row is None and is_image_file(dataset.file_path(sample)):
+            todo.append(i)
+    if todo:
+        from tqdm import tqdm
+
+        for i in tqdm(todo, desc=f"{dataset.name} {tag}", disable=not progress, unit="img"):
+            try:
+                hand = detector.detect(read_image(dataset.file_path(samples[i])))
+            except CorruptImageError:
+                hand = None
+            if hand is not None:
+                points[i], found[i], handedness[i] = hand.landmarks, True, hand.handedness or ""
+        buffer = io.BytesIO()
+        np.savez(buffer, hashes=np.array([s.hash or "" for s in samples], dtype=str),
+                 points=points, found=found, handedness=handedness)
+        write_bytes(cache, buffer.getvalue())
+    detector.close()
+    return LandmarkSet(f"{dataset.name}:{tag}", labels, groups, points, handedness, image_sizes(samples), found)

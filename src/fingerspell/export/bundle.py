@@ -15,6 +15,7 @@ from typing import Any
 from fingerspell.atomic import write_json
 from fingerspell.errors import BundleError
 from fingerspell.export.spelling_params import SpellingParams, check_calibration
+from fingerspell.export.still_params import StillParams
 
 MANIFEST_NAME = "bundle.json"
 MODEL_NAME = "model.onnx"
@@ -96,6 +97,11 @@ class Bundle:
     def temperature(self) -> float:
         """The calibration temperature: probabilities are softmax(logits / T) (1 where absent)."""
         return check_calibration(self.extra.get("calibration"), str(self.manifest_path))
+
+    @property
+    def still(self) -> StillParams:
+        """Still-image settings ("still": cascade bar, temperatures, default threshold)."""
+        return StillParams.from_dict(self.extra.get("still"), str(self.manifest_path), self.temperature)
 
     def manifest(self) -> dict[str, Any]:
         """The manifest as written to bundle.json."""

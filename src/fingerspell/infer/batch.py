@@ -65,6 +65,10 @@ class PredictSummary:
     saved: str | None = None
     mean_ms: dict[str, float] = field(default_factory=dict)
     confusions: dict[tuple[str, str], int] = field(default_factory=dict)  # (expected, said) -> count
+    escalated: int = 0  # still images the cascade sent down the full path
+    # Labelled images' scores (letters given right, top-1, coverage, ECE, worst letters):
+    # `evaluate.still_metrics.score_answers`, the one evaluation path.
+    score: Any = None
 
     @property
     def accuracy(self) -> float | None:
@@ -78,6 +82,10 @@ class PredictSummary:
             "mean_ms": {k: round(v, 3) for k, v in self.mean_ms.items()},
             "report": self.report, "saved": self.saved,
         }
+        if self.escalated:
+            data["escalated"] = self.escalated
+        if self.score is not None:
+            data["score"] = self.score.to_dict(curve=False)
         if self.labelled:
             data.update({"labelled": self.labelled, "correct": self.correct, "accuracy": round(self.accuracy or 0.0, 4),
                          "mistakes": [{"expected": e, "said": s, "count": n} for (e, s), n in
@@ -180,7 +188,7 @@ class _VideoOut:
 def run_prediction(
     source: Any,
     model: str | Path | None = None,
-    conf: float = 0.5,
+    conf: float | None = None,
     classes: Sequence[str] | None = None,
     save: str | Path | None = None,
     as_json: bool = False,
@@ -193,18 +201,21 @@ def run_prediction(
     complexity: int | None = None,
     test_views: bool = True,
     refine: bool = True,
+    still: str | None = None,
 ) -> PredictSummary:
     """Predict over `source` and write lines / JSON records to `out` (stdout), a report and,
     with `save`, annotated images (a folder) or an annotated video. `complexity` overrides the
     bundle's MediaPipe hand model (0 lite and fast, 1 full); `test_views=False` looks at each
     still image once instead of through the bundle's extra test-time views; `refine=False` skips
-    the bundle's landmark refinement (faster, a little less accurate). Returns the summary.
+    the bundle's landmark refinement (faster, a little less accurate); `still` picks the
+    still-image path ("cascade", the default, "fast" or "full"; see `Predictor`). `conf` None =
+    the bundle's default threshold. Returns the summary.
 
     Raises SourceError / CorruptImageError for a bad source, BundleError for a bad model.
     """
     out = out or sys.stdout
     predictor = predictor or Predictor(model, conf=conf, classes=classes, model_complexity=complexity,
-                                         test_views=test_views, refine=refine)
+                                         test_views=test_views, refine=refine, still=still)
     spec: Any = source
     if isinstance(source, str) and limit and Path(source).is_dir():
         chosen = class_folders_first(Path(source), predictor.labels, limit)
@@ -243,6 +254,8 @@ def _run_images(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
     bar = tqdm(total=count, unit="img", file=sys.stderr, leave=False, desc="predicting",
                disable=not progress or count < 2 or not sys.stderr.isatty())
     start = time.perf_counter()
+    scored_probs: list[np.ndarray] = []
+    scored_labels: list[str] = []
 
     def say(line: str) -> None:
         (bar.write(line, file=out) if not bar.disable else print(line, file=out))
@@ -254,7 +267,11 @@ def _run_images(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
             summary.hands += int(p.hand)
             summary.letters += int(p.letter is not None)
             summary.errors += int(p.error is not None)
+            summary.escalated += int(bool(p.escalated))
             if expected is not None:
+                probs = p.probabilities if p.probabilities is not None else np.zeros(len(predictor.labels))
+                scored_probs.append(np.asarray(probs, dtype=np.float64))
+                scored_labels.append(expected)
                 summary.labelled += 1
                 summary.correct += int(p.letter == expected)
                 if p.letter != expected:
@@ -283,6 +300,11 @@ def _run_images(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
             writer.close()
     summary.seconds = time.perf_counter() - start
     summary.mean_ms = {k: v / max(1, summary.items) for k, v in totals.items()}
+    if scored_labels:
+        from fingerspell.evaluate.still_metrics import label_indices, score_answers
+
+        summary.score = score_answers(np.stack(scored_probs), label_indices(scored_labels, predictor.labels),
+                                      predictor.labels, predictor.threshold)
     if save_dir is not None:
         summary.saved = str(save_dir)
     if as_json:
@@ -315,10 +337,13 @@ def _image_summary_lines(s: PredictSummary) -> list[str]:
     rate = s.items / s.seconds if s.seconds else 0.0
     lines = [f"{s.items} images: hand found in {s.hands}, letter given for {s.letters}"
              + (f", {s.errors} unreadable" if s.errors else "")
+             + (f", full path for {s.escalated} uncertain ones" if s.escalated else "")
              + f" ({rate:.1f} images/s)"]
     if s.labelled:
         lines.append(f"accuracy against folder names: {s.correct}/{s.labelled} = {100 * (s.accuracy or 0):.1f}%"
                      " (no hand or below --conf counts as wrong)")
+        if s.score is not None:
+            lines.append(s.score.line())
         if s.confusions:
             worst = sorted(s.confusions.items(), key=lambda kv: -kv[1])[:5]
             lines.append("most common mistakes: " + ", ".join(

@@ -29,6 +29,7 @@ class Prediction:
     top5: [(class, probability), ...] of this frame, best first.
     text / commits: for video and camera, the spelled text so far and what this frame added.
     timings: milliseconds per stage (decode, hands, features, model, smoothing, total).
+    escalated: for a still image read by the cascade, whether the full path ran (else None).
     """
 
     source: str
@@ -50,6 +51,8 @@ class Prediction:
     error: str | None = None
     probabilities: np.ndarray | None = field(default=None, repr=False)
     image: np.ndarray | None = field(default=None, repr=False)  # only with keep_image=True
+    # Still images read by the cascade: whether the full path was run (None: no cascade).
+    escalated: bool | None = None
 
     @property
     def hand(self) -> bool:
@@ -73,6 +76,8 @@ class Prediction:
             "image_size": None if self.image_size is None else list(self.image_size),
             "timings_ms": {k: round(float(v), 3) for k, v in self.timings.items()},
         }
+        if self.escalated is not None:
+            data["escalated"] = self.escalated
         if landmarks:
             data["landmarks"] = None if self.landmarks is None else np.round(self.landmarks, 4).tolist()
         if self.text is not None:

@@ -46,7 +46,9 @@ class Predictor:
     """Recognise letters with a bundle (ONNX model + manifest).
 
     bundle: a bundle folder, a loaded `Bundle`, or None for the default shipped in the package.
-    conf: a letter below this probability is reported as None.
+    conf: a letter below this probability is reported as None; None = the bundle's default
+        (bundle.json "still.threshold" for still images, 0.5 without it; the spelling rules'
+        own threshold for streams).
     classes: keep only these classes (others are masked out and the rest renormalised).
     mode: "auto" (tracking for video / camera, still-image detection otherwise), "image" or
         "video" to force one hand-detector mode for every source.
@@ -67,6 +69,12 @@ class Predictor:
     refine: for still images, refit a found hand as the bundle says (`hands.refine_steps`
         passes through MediaPipe's tracking graph). False skips it: about 1.5x faster per
         image, a point or two less accurate (the default model was trained on refined hands).
+    still: how a still image of a landmark bundle is read: "cascade" (the default: the fast
+        path first, the full path only when the fast answer's calibrated probability is under
+        the bundle's `still.escalate_below`; see `infer.cascade`), "fast" (one detection, no
+        refinement, no views: never escalates) or "full" (refinement + test-time views for
+        every image). None = "cascade" unless `test_views` or `refine` is False, which then
+        fix one path as they say.
 
     Raises BundleError for a missing or invalid bundle, FingerspellError for an unknown class.
     """
@@ -74,7 +82,7 @@ class Predictor:
     def __init__(
         self,
         bundle: str | Path | Bundle | None = None,
-        conf: float = 0.5,
+        conf: float | None = None,
         classes: Sequence[str] | None = None,
         mode: str = "auto",
         threads: int | None = None,
@@ -83,11 +91,16 @@ class Predictor:
         robust: bool | None = None,
         test_views: bool = True,
         refine: bool = True,
+        still: str | None = None,
     ):
         if mode not in ("auto", "image", "video"):
             raise FingerspellError(f"unknown predictor mode {mode!r}: use auto, image or video")
-        if not 0.0 <= conf <= 1.0:
+        if conf is not None and not 0.0 <= conf <= 1.0:
             raise FingerspellError(f"--conf must be between 0 and 1, got {conf}")
+        if still not in (None, "cascade", "fast", "full"):
+            raise FingerspellError(f"unknown still-image path {still!r}: use cascade, fast or full")
+        if still is not None:
+            test_views = refine = still != "fast"
         if bundle is None:
             from fingerspell.home import default_bundle_dir
 
@@ -96,7 +109,7 @@ class Predictor:
                 raise BundleError(f"{bundle}: the default model bundle is not installed (pass --model BUNDLE)")
         self.bundle = bundle if isinstance(bundle, Bundle) else Bundle.load(bundle)
         self.labels = list(self.bundle.labels)
-        self.conf = float(conf)
+        self.conf = None if conf is None else float(conf)
         self.mode = mode
         self.threads = threads or 1
         self.spelling_options = dict(spelling or {})
@@ -105,6 +118,7 @@ class Predictor:
         self.last_speller: Any = None
         self.last_fps: float | None = None
         self.temperature = self.bundle.temperature  # calibration: softmax(logits / T)
+        self.still_params = self.bundle.still  # still images: cascade bar, temperatures, threshold
         hands = self.bundle.hands
         self.model_complexity = hands.model_complexity if model_complexity is None else model_complexity
         # Tracking may use its own (usually lighter) hand model when the bundle says so.
@@ -142,6 +156,9 @@ class Predictor:
                 self.view_detector(view)
             except FingerspellError as exc:
                 raise BundleError(f"{self.bundle.manifest_path}: test_time_views: {exc}") from None
+        self.still = still or ("cascade" if self.test_views and self.refine else "fixed")
+        if self.still == "cascade" and not self.views:  # nothing to escalate to: one path
+            self.still = "fixed"
         self._features = None
         if self.bundle.input.kind == "landmarks":
             self._features = self._load_features()
@@ -175,18 +192,29 @@ class Predictor:
             )
         return features_module.landmark_features
 
-    def detector(self, mode: str) -> Any:
-        """The hand detector for "image" or "video" mode, made on first use."""
-        if mode not in self._detectors:
+    @property
+    def threshold(self) -> float:
+        """The smallest probability a still image's letter needs: `conf`, else the bundle's."""
+        return self.conf if self.conf is not None else self.still_params.threshold
+
+    def detector(self, mode: str, refine: bool | None = None) -> Any:
+        """The hand detector for "image" or "video" mode, made on first use; `refine=False`
+        gives the still-image detector without landmark refinement (the fast path)."""
+        fast = mode == "image" and refine is False and self.refine_steps
+        key = f"{mode}:fast" if fast else mode
+        if key not in self._detectors:
             from fingerspell.hands import HandDetector
 
-            self._detectors[mode] = HandDetector(
+            settings = self._detector_settings()
+            if fast:
+                settings["refine_steps"] = 0
+            self._detectors[key] = HandDetector(
                 mode=mode,
                 model_complexity=self.tracking_model_complexity if mode == "video" else self.model_complexity,
                 robust=self.robust,
-                **self._detector_settings(),
+                **settings,
             )
-        return self._detectors[mode]
+        return self._detectors[key]
 
     def view_detector(self, view: str) -> Any:
         """A still-image detector that makes only the one attempt `view` (e.g. "flip-pad50-low")."""
@@ -226,18 +254,20 @@ class Predictor:
         """Run the ONNX model on a prepared float32 batch; returns logits [N, classes]."""
         return self._session.run(None, {self._input_name: batch})[0]
 
-    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+    def probabilities(self, logits: np.ndarray, temperature: float | None = None) -> np.ndarray:
         """Calibrated softmax(logits / T) (unless the model outputs probabilities already) with
-        the class filter applied."""
+        the class filter applied; T = `temperature`, else the bundle's calibration."""
         values = np.asarray(logits, dtype=np.float64).reshape(-1)
-        probs = values if _is_probabilities(values) else _softmax(values / self.temperature)
+        t = self.temperature if temperature is None else temperature
+        probs = values if _is_probabilities(values) else _softmax(values / t)
         if self._mask is not None:
             probs = np.where(self._mask, probs, 0.0)
             total = probs.sum()
             probs = probs / total if total > 0 else probs
         return probs
 
-    def _with_views(self, rgb: np.ndarray, probs: np.ndarray, timings: dict[str, float]) -> np.ndarray:
+    def _with_views(self, rgb: np.ndarray, probs: np.ndarray, timings: dict[str, float],
+                    temperature: float | None) -> np.ndarray:
         """Mean of `probs` and the probabilities of every test-time view that finds a hand."""
         height, width = rgb.shape[:2]
         total, count = probs.copy(), 1
@@ -247,7 +277,7 @@ class Predictor:
             timings["hands"] += (time.perf_counter() - t) * 1000
             if other is not None:
                 t = time.perf_counter()
-                total += self.probabilities(self.run_model(self._landmark_input(other, width, height)))
+                total += self.probabilities(self.run_model(self._landmark_input(other, width, height)), temperature)
                 count += 1
                 timings["model"] += (time.perf_counter() - t) * 1000
         return total / count
@@ -289,9 +319,32 @@ class Predictor:
                       views: bool = True) -> Prediction:
         """Recognise the letter in one frame with the given hand-detector mode (no smoothing).
 
-        views: in "image" mode, also average over the bundle's test-time views (if any);
-            streams pass False (a frame of a stream gets one detection).
+        views: in "image" mode, read a still image as `still` says (the cascade, or the fast or
+            full path); streams pass False (a frame of a stream gets one detection).
         """
+        if mode != "image" or not views:
+            # A stream's frame (or one detection asked for): the letter threshold of streams.
+            stream = self.conf if self.conf is not None else self.bundle.spelling.threshold
+            return self.predict_once(frame, mode, keep_image, views=False, refine=self.refine, temperature=None,
+                                     threshold=stream)
+        if self.still == "cascade":
+            from fingerspell.infer.cascade import cascade_frame
+
+            return cascade_frame(self, frame, keep_image)
+        if self.still == "fast":
+            return self.predict_once(frame, mode, keep_image, views=False, refine=False,
+                                     temperature=self.still_params.temperature_fast)
+        # "full", or one path fixed by test_views / refine: the still temperature belongs to the
+        # averaged views; a single refined detection keeps the bundle's calibration.
+        return self.predict_once(frame, mode, keep_image, views=True, refine=self.refine,
+                                 temperature=self.still_params.temperature_full if self.views else None)
+
+    def predict_once(self, frame: Frame, mode: str, keep_image: bool, views: bool, refine: bool,
+                     temperature: float | None, threshold: float | None = None) -> Prediction:
+        """One path through detection and the model: `refine` False skips landmark refinement,
+        `views` adds the test-time views (image mode), `temperature` calibrates (None = the
+        bundle's calibration), `threshold` is the letter's (None = `self.threshold`)."""
+        cut = self.threshold if threshold is None else threshold
         start = time.perf_counter()
         timings = {stage: 0.0 for stage in STAGES}
         timings["decode"] = frame.decode_ms
@@ -305,7 +358,7 @@ class Predictor:
         needs_hand = not (self.bundle.input.kind == "image" and self.bundle.input.crop == "center")
         if needs_hand:
             t = time.perf_counter()
-            hand = self.detector(mode).detect(rgb)
+            hand = self.detector(mode, refine=refine).detect(rgb)
             timings["hands"] = (time.perf_counter() - t) * 1000
         probs = None
         if hand is not None or not needs_hand:
@@ -317,16 +370,16 @@ class Predictor:
             timings["features"] = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
             logits = self.run_model(batch)
-            probs = self.probabilities(logits)
+            probs = self.probabilities(logits, temperature)
             timings["model"] = (time.perf_counter() - t) * 1000
             if hand is not None and mode == "image" and views and self.views:
-                probs = self._with_views(rgb, probs, timings)
+                probs = self._with_views(rgb, probs, timings, temperature)
         top5: list[tuple[str, float]] = []
         letter, confidence = None, 0.0
         if probs is not None:
             order = np.argsort(-probs)[:5]
             top5 = [(self.labels[i], float(probs[i])) for i in order if probs[i] > 0 or self._mask is None]
-            if probs[order[0]] >= self.conf:
+            if probs[order[0]] >= cut:
                 letter, confidence = self.labels[order[0]], float(probs[order[0]])
         timings["total"] = frame.decode_ms + (time.perf_counter() - start) * 1000
         return Prediction(
@@ -402,6 +455,7 @@ class Predictor:
             "robust": self.robust,
             "test_views": self.test_views,
             "refine": self.refine,
+            "still": None if self.still == "fixed" else self.still,
         }
         jobs = [(str(p), i, keep_image) for i, p in enumerate(paths)]
         with context.Pool(workers, initializer=_worker_init, initargs=(settings,)) as pool:
@@ -424,5 +478,4 @@ def _worker_predict(job: tuple[str, int, bool]) -> Prediction:
         raise FingerspellError("worker not initialised")
     frame = load_image_frame(Path(path), index)
     prediction = _WORKER.predict_frame(frame, mode="image", keep_image=keep_image)
-    prediction.probabilities = None  # not needed across the process boundary
-    return prediction
+    return prediction  # probabilities included: a folder's summary scores them

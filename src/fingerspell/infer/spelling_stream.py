@@ -28,7 +28,7 @@ def spell_stream(predictor: Any, src: Source, keep_image: bool, limit: int | Non
     fps = src.fps or 30.0
     predictor.reset_stream()
     params: dict[str, Any] = {**predictor.bundle.spelling.to_dict(), **predictor.spelling_options}
-    if "threshold" not in predictor.spelling_options:
+    if "threshold" not in predictor.spelling_options and predictor.conf is not None:
         params["threshold"] = predictor.conf  # --conf is the calibrated probability a letter needs
     speller = Spelling(predictor.labels, params)
     predictor.last_speller, predictor.last_fps = speller, fps

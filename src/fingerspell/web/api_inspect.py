@@ -53,7 +53,8 @@ class FolderJob(BaseModel):
     path: str = Field("", description="folder relative to the root; its images are read recursively")
     model: str = Field(SERVED, description="a name from GET /api/models")
     compare: str | None = Field(None, description="a second model to run on the same images")
-    conf: float = Field(0.5, description="smallest probability reported as a letter")
+    conf: float | None = Field(None, description="smallest calibrated probability reported as a letter "
+                               "(default: the bundle's)")
     classes: str = Field("", description="comma-separated letters to keep (empty = all)")
     limit: int | None = Field(None, ge=1, le=MAX_FOLDER_IMAGES, description="analyse at most this many images")
 
@@ -104,7 +105,7 @@ def start_folder_job(request: Request, body: FolderJob) -> dict[str, Any]:
 
 
 def _video_work(source: VideoSource, reopen: Callable[[], VideoSource], pools: list[tuple[str, PredictorPool]],
-                conf: float):
+                conf: float | None):
     """The job for one video: every frame through the first model (the page's timeline), then,
     when a second model is given, the same video through it too (`summary.compare`)."""
     def spell(pool: PredictorPool, frames: VideoSource, job: Job, record: bool) -> tuple[Any, float | None, int, list]:
@@ -143,7 +144,7 @@ async def start_video_job(
     request: Request,
     file: UploadFile | None = File(None, description="a video file (checked by decoding); or give root + path"),
     root: int = Form(0), path: str = Form(""),
-    model: str = Form(SERVED), conf: float = Form(0.5), classes: str = Form(""),
+    model: str = Form(SERVED), conf: float | None = Form(None), classes: str = Form(""),
     compare: str = Form("", description="a second model to spell the same video (summary.compare)"),
 ) -> dict[str, Any]:
     """Analyse a video: each frame's smoothed letter, and the spelled text with each letter's

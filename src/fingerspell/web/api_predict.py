@@ -23,9 +23,9 @@ def predictors(request: Request) -> Predictors:
     return request.app.state.predictors
 
 
-def parse_conf(conf: float) -> float:
-    """Raises HTTPException 400 for a threshold outside 0..1."""
-    if not 0.0 <= conf <= 1.0:
+def parse_conf(conf: float | None) -> float | None:
+    """None = the bundle's default threshold. Raises HTTPException 400 for one outside 0..1."""
+    if conf is not None and not 0.0 <= conf <= 1.0:
         raise HTTPException(400, f"conf must be between 0 and 1, got {conf}")
     return conf
 
@@ -44,7 +44,7 @@ def model_pool(request: Request, model: str, classes: list[str] | None) -> Predi
         raise HTTPException(400, str(exc)) from None
 
 
-def predict_rgb(pool: PredictorPool, rgb: Any, name: str, decode_ms: float, conf: float) -> dict[str, Any]:
+def predict_rgb(pool: PredictorPool, rgb: Any, name: str, decode_ms: float, conf: float | None) -> dict[str, Any]:
     """Recognise one decoded image with a pooled predictor; the `predict --json` record."""
     with pool.borrow(conf) as predictor:
         prediction = predictor.predict_frame(Frame(rgb, name, 0, None, decode_ms), mode="image")
@@ -63,7 +63,8 @@ async def predict(
     request: Request,
     file: UploadFile = File(..., description="one image (JPEG, PNG, BMP, WebP, TIFF); checked by decoding"),
     model: str = Form(SERVED, description="a name from GET /api/models"),
-    conf: float = Form(0.5, description="smallest probability reported as a letter"),
+    conf: float | None = Form(None, description="smallest calibrated probability reported as a letter "
+                              "(default: the bundle's still-image threshold)"),
     classes: str = Form("", description="comma-separated letters to keep (empty = all)"),
 ) -> dict[str, Any]:
     """Recognise the letter in one uploaded image: the same record as `fingerspell predict

@@ -96,8 +96,9 @@ class PredictorPool:
         return list(Bundle.load(self.bundle).labels)
 
     @contextmanager
-    def borrow(self, conf: float) -> Iterator[Predictor]:
-        """A predictor for this thread alone, with its letter threshold set to `conf`."""
+    def borrow(self, conf: float | None) -> Iterator[Predictor]:
+        """A predictor for this thread alone, with its letter threshold set to `conf` (None =
+        the bundle's default)."""
         predictor = self._take()
         try:
             predictor.conf = conf  # read per frame; nobody else holds this predictor now
