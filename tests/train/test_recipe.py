@@ -79,6 +79,12 @@ def test_recipe_run_has_the_protocols_weights_and_exports_a_bundle_that_predicts
         predicted = predictor.run_model(data.features()).argmax(1)
     assert np.mean(np.array(LABELS)[predicted] == data.labels) >= 0.9
 
+    # `fingerspell eval` reads a recipe run too (its config.json holds the recipe's keys).
+    capsys.readouterr()
+    assert main(["eval", str(run_dir), "--data", "webcam-a", "--split", "all"]) == 0
+    printed = capsys.readouterr().out
+    assert "top-1" in printed and "60 samples" in printed, printed
+
 
 def test_re_export_keeps_what_later_steps_wrote_only_for_the_same_model(two_sources, tmp_path, capsys):
     import fingerspell as fs

@@ -105,16 +105,21 @@ def evaluate(run: str | Path, data: str, split: str | None = "test", out: str | 
 
     from fingerspell.data import Dataset
     from fingerspell.models import get_model_spec
-    from fingerspell.train.checkpoint import load_run_model
-    from fingerspell.train.config import config_from_dict
+    from fingerspell.train.checkpoint import load_run_model, read_run_config
+    from fingerspell.train.config import TrainConfig, config_from_dict
     from fingerspell.train.inputs import build_inputs
 
     model, info = load_run_model(run, which)
     model.to(device)
     spec = get_model_spec(info.model)
-    cfg_dict = dict(info.config)
-    cfg_dict["progress"] = progress
-    cfg = config_from_dict(cfg_dict)
+    if "recipe" in read_run_config(info.path):
+        # A recipe run (`train --recipe`) records the recipe's own keys, not a TrainConfig; its
+        # inputs are landmarks, which use none of the image options.
+        cfg = TrainConfig(progress=progress)
+    else:
+        cfg_dict = dict(info.config)
+        cfg_dict["progress"] = progress
+        cfg = config_from_dict(cfg_dict)
     ds = Dataset.load(data)
     try:
         if split in (None, "all"):
