@@ -32,9 +32,10 @@ from fingerspell.errors import FingerspellError
 LANDMARK_STEPS = 150
 LANDMARK_LR = 0.003
 # Landmark fold models per fold whose probabilities are averaged, and rounds of fitting (round
-# 2 leaves out round 1's likely errors). Chosen on asl-letters flips (README, bench_issues.py):
-# a second round lifted the ranking's precision at recall 0.8 from 0.75 to 0.86 there, three
-# models per fold to 0.79 at more cost, so one model and two rounds.
+# 2 leaves out round 1's likely errors). Chosen on asl-letters with 5% of the labels flipped
+# (bench/issue_rule_selection.py, flip seeds 100-102): a second round lifted the ranking's
+# precision at recall 0.8 from 0.79 to 0.92, three models per fold did not (0.78, seeds
+# 100-101) and cost more, so one model and two rounds.
 LANDMARK_MODELS = 1
 LANDMARK_ROUNDS = 2
 IMAGE_EPOCHS = 8
