@@ -144,23 +144,30 @@ def find_issues(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     models: int | None = None,
+    rounds: int | None = None,
 ) -> IssueReport:
     """Likely mislabels, outliers and near duplicates of `dataset` (see the module docstring).
 
     models: landmark fold models per fold, averaged (default crossval.LANDMARK_MODELS).
+    rounds: rounds of landmark fold models (default crossval.LANDMARK_ROUNDS: the second is
+    fitted without the first's likely label errors).
 
     Issues come ranked: label issues first, then outliers, then duplicates, each by score.
     Raises DatasetNotFoundError, UnknownModelError and FingerspellError (no landmarks yet,
     fewer than 2 groups, fewer than 2 samples with a hand, models < 1).
     """
-    from fingerspell.evaluate.crossval import LANDMARK_MODELS, out_of_sample_probabilities
+    from fingerspell.evaluate.crossval import LANDMARK_MODELS, LANDMARK_ROUNDS, out_of_sample_probabilities
+    from fingerspell.evaluate.mislabels import FLAG_MARGIN
 
     ds = Dataset.load(dataset) if isinstance(dataset, str) else dataset
     started = time.perf_counter()
     oos = out_of_sample_probabilities(ds, model=model, folds=folds, seed=seed, progress=progress,
-                                      models=models or LANDMARK_MODELS)
+                                      models=models or LANDMARK_MODELS, rounds=rounds or LANDMARK_ROUNDS)
     report = issues_from_probabilities(oos)
     report.seconds = time.perf_counter() - started
+    if oos.features is not None:  # what the landmark fold models were: traceable in issues.json
+        report.extra["settings"] = {"models_per_fold": models or LANDMARK_MODELS,
+                                    "rounds": rounds or LANDMARK_ROUNDS, "flag_margin": FLAG_MARGIN}
     return report
 
 
