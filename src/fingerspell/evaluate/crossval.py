@@ -117,12 +117,14 @@ def out_of_sample_probabilities(
     rounds: 2 fits the landmark fold models again without the samples the first round ranks as
     likely label errors (`mislabels.likely_errors`); image models: one round.
     Raises DatasetNotFoundError, UnknownModelError, FingerspellError (no landmarks yet, a
-    landmark model on images that were never run through `data landmarks`, too few groups).
+    landmark model on images that were never run through `data landmarks`, too few groups,
+    models or rounds < 1).
     """
     from fingerspell.models import get_model_spec
 
     if models < 1 or rounds < 1:
-        raise FingerspellError(f"cross-validation needs at least 1 model per fold and 1 round, got {models} and {rounds}")
+        raise FingerspellError(f"cross-validation needs at least 1 model per fold and 1 round, "
+                               f"got {models} and {rounds}")
     ds = Dataset.load(dataset) if isinstance(dataset, str) else dataset
     spec = get_model_spec(model)
     started = time.perf_counter()

@@ -11,8 +11,8 @@ relabelled as 2 cannot be found (bench_issues.py counts those flips apart). The 
 from the ASL hand shapes, not from any measurement.
 
 The rule: another letter is the most likely, and its out-of-sample probability beats the
-given label's (cleanlab's self-confidence label quality, twins pooled) by more than FLAG_MARGIN. Chosen on
-the asl-letters flips (bench_issues.py), never on Massey's. `likely_errors` picks the samples
+given label's (cleanlab's self-confidence label quality, twins pooled) by more than
+FLAG_MARGIN. Chosen on asl-letters flips (bench/issue_rule_selection.py), never on Massey's. `likely_errors` picks the samples
 the second round of fold models (crossval) is fitted without: as many of the lowest
 self-confidence as cleanlab estimates there are label errors.
 """
