@@ -144,7 +144,8 @@ def _flipped_run(ds, name: str, share: float, seed: int, folds: int, models: int
         "suggested_true_letter": round(sum(flagged[i].suggested == flipped[i] for i in hits) / max(1, len(hits)), 4),
         "out_of_sample_top1": round(report.accuracy, 4), "seconds": round(seconds, 1), **_ranking(report, oos, flipped),
     }
-    print(f"{name} seed {seed}: {run['flipped']} flipped ({run['within_twins']} within twins), {run['flagged']} flagged:"
+    print(f"{name} seed {seed}: {run['flipped']} flipped ({run['within_twins']} within twins), "
+          f"{run['flagged']} flagged:"
           f" precision {run['precision']:.3f}, recall {run['recall']:.3f} (detectable {run['recall_detectable']:.3f}),"
           f" true letter suggested {run['suggested_true_letter']:.1%}; ranking: precision "
           f"{run['precision_at_recall_0.8']:.3f} at recall 0.8; out-of-sample top-1 {run['out_of_sample_top1']:.1%};"
