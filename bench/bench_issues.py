@@ -81,7 +81,7 @@ def _undo_flips(ds) -> None:
             ds.undo_fix(fix["id"])
 
 
-def _ranking(report, oos, flipped: dict[int, str]) -> dict[str, float]:
+def _ranking(oos, flipped: dict[int, str]) -> dict[str, float]:
     """Best precision at recall >= 0.8 (and the best recall at precision >= 0.9) when every sample
     with a hand is ranked by the finder's label score (1 - self-confidence, twins pooled)."""
     from fingerspell.evaluate.mislabels import flag_mislabels
@@ -142,7 +142,7 @@ def _flipped_run(ds, name: str, share: float, seed: int, folds: int, models: int
         "known_errors_flagged": len(known_flagged),
         "precision_known_errors_right": round((len(hits) + len(known_flagged)) / max(1, len(flagged)), 4),
         "suggested_true_letter": round(sum(flagged[i].suggested == flipped[i] for i in hits) / max(1, len(hits)), 4),
-        "out_of_sample_top1": round(report.accuracy, 4), "seconds": round(seconds, 1), **_ranking(report, oos, flipped),
+        "out_of_sample_top1": round(report.accuracy, 4), "seconds": round(seconds, 1), **_ranking(oos, flipped),
     }
     print(f"{name} seed {seed}: {run['flipped']} flipped ({run['within_twins']} within twins), "
           f"{run['flagged']} flagged:"
