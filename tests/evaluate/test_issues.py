@@ -87,12 +87,13 @@ def test_flipped_labels_are_found_with_the_true_letter_suggested(massey_bit):
     hits = set(flagged) & set(flipped)
     precision = len(hits) / max(1, len(flagged))
     recall = len(hits) / len(flipped)
-    # Floors for this tiny set (6 flips in 128, fold models fitted on ~96 photos, so the models'
-    # own mistakes are flagged too); bench/bench_issues.py measures the full sets.
-    assert recall >= 0.66, (sorted(flipped), sorted(flagged))
-    assert precision >= 0.3, (sorted(flipped), sorted(flagged))
+    # Floors for this tiny set (6 flips in 128, fold models fitted on ~96 photos): flip seeds 0-5
+    # all flagged at precision 1.0 with 5 or 6 of the 6 found (two rounds, margin 0.7); the full
+    # sets are measured by bench/bench_issues.py.
+    assert recall >= 0.8, (sorted(flipped), sorted(flagged))
+    assert precision >= 0.8, (sorted(flipped), sorted(flagged))
     top = [i.id for i in report.of_kind("label")[:len(flipped)]]
-    assert len(set(top) & set(flipped)) >= len(flipped) // 2, (sorted(flipped), top)
+    assert len(set(top) & set(flipped)) >= len(flipped) - 1, (sorted(flipped), top)
     assert sum(flagged[i].suggested == flipped[i] for i in hits) >= 0.8 * len(hits)
     scores = [i.score for i in report.of_kind("label")]
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
@@ -130,7 +131,7 @@ def test_accepted_suggestions_become_undoable_fixes(massey_bit, capsys):
 def test_apply_needs_a_saved_run_and_refuses_another_dataset(massey_bit, capsys):
     assert main(["data", "issues", "massey-bit", "--apply", "1"]) == 2
     assert "run `fingerspell data issues massey-bit` first" in capsys.readouterr().err
-    report = find_issues(massey_bit, folds=2, seed=0)
+    report = find_issues(massey_bit, folds=2, seed=0, rounds=1)
     save_report(report)
     assert load_report("massey-bit").labels == report.labels
     report.dataset = "other"

@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "such as letters-cnn-64")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5; fewer when the "
                         "data has fewer signers / groups)")
+    parser.add_argument("--models", type=int, default=None, metavar="N",
+                        help="landmark models fitted per fold, their probabilities averaged (default 1; each one "
+                        "more costs the time of one more cross-validation)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the folds and the models (default 0)")
     parser.add_argument("--json", action="store_true", help='print {"issues": [...]} as JSON')
     parser.add_argument("--top", type=int, default=20, help="issues printed without --json (default 20)")
@@ -72,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         return 0 if applied.fixes or not applied.skipped else 1
 
     say = None if args.json else (lambda line: print(line, file=sys.stderr))
-    report = I.find_issues(args.name, model=args.model, folds=args.folds, seed=args.seed, progress=say)
+    report = I.find_issues(args.name, model=args.model, folds=args.folds, seed=args.seed, progress=say,
+                           models=args.models)
     if report.issues:
         report.sheet = str(I.write_sheet(args.name, report, args.sheet, limit=args.sheet_max))
     I.save_report(report)

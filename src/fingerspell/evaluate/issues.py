@@ -4,9 +4,10 @@
 cross-validation (`crossval.out_of_sample_probabilities`: whole signers / source photos held
 out), then asks cleanlab (confident learning) which given labels disagree with them:
 
-- `label`: cleanlab's `find_label_issues` (filter `confident_learning`: off the diagonal of the
-  confident joint) flags the sample; its score is 1 - cleanlab's label quality (self-confidence: the
-  out-of-sample probability of the given label), and `suggested` is the letter the model gives.
+- `label`: `mislabels.flag_mislabels`: the samples with the lowest out-of-sample probability of
+  their given label (self-confidence, ASL twins such as V / 2 pooled), as many as cleanlab
+  estimates there are label errors, whose most likely letter is another; score = 1 - that
+  probability, `suggested` = the most likely letter outside the given label's twin group.
 - `outlier`: cleanlab's `OutOfDistribution` on the landmark features (average distance to
   the 10 nearest neighbours); flagged with the rule cleanlab's Datalab uses on features
   (average distance above Q3 + (1/0.37037 - 1) * IQR); score = 1 - cleanlab's OOD score.
@@ -142,20 +143,31 @@ def find_issues(
     folds: int = 5,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    models: int | None = None,
+    rounds: int | None = None,
 ) -> IssueReport:
     """Likely mislabels, outliers and near duplicates of `dataset` (see the module docstring).
 
+    models: landmark fold models per fold, averaged (default crossval.LANDMARK_MODELS).
+    rounds: rounds of landmark fold models (default crossval.LANDMARK_ROUNDS: the second is
+    fitted without the first's likely label errors).
+
     Issues come ranked: label issues first, then outliers, then duplicates, each by score.
     Raises DatasetNotFoundError, UnknownModelError and FingerspellError (no landmarks yet,
-    fewer than 2 groups, fewer than 2 samples with a hand).
+    fewer than 2 groups, fewer than 2 samples with a hand, models < 1).
     """
-    from fingerspell.evaluate.crossval import out_of_sample_probabilities
+    from fingerspell.evaluate.crossval import LANDMARK_MODELS, LANDMARK_ROUNDS, out_of_sample_probabilities
+    from fingerspell.evaluate.mislabels import FLAG_MARGIN
 
     ds = Dataset.load(dataset) if isinstance(dataset, str) else dataset
     started = time.perf_counter()
-    oos = out_of_sample_probabilities(ds, model=model, folds=folds, seed=seed, progress=progress)
+    oos = out_of_sample_probabilities(ds, model=model, folds=folds, seed=seed, progress=progress,
+                                      models=models or LANDMARK_MODELS, rounds=rounds or LANDMARK_ROUNDS)
     report = issues_from_probabilities(oos)
     report.seconds = time.perf_counter() - started
+    if oos.features is not None:  # what the landmark fold models were: traceable in issues.json
+        report.extra["settings"] = {"models_per_fold": models or LANDMARK_MODELS,
+                                    "rounds": rounds or LANDMARK_ROUNDS, "flag_margin": FLAG_MARGIN}
     return report
 
 
@@ -182,31 +194,18 @@ def issues_from_probabilities(oos: Any) -> IssueReport:
 
 
 def _label_issues(oos: Any, found: np.ndarray) -> list[Issue]:
-    from cleanlab.filter import find_label_issues
-    from cleanlab.rank import get_label_quality_scores
+    from fingerspell.evaluate.mislabels import flag_mislabels
 
-    # cleanlab wants labels 0..K-1 with every class present: keep the classes that occur.
-    present = np.unique(oos.labels[found])
-    if len(present) < 2:
-        return []
-    remap = {c: k for k, c in enumerate(present)}
-    labels = np.array([remap[c] for c in oos.labels[found]])
-    probs = oos.probs[np.ix_(found, present)].astype(np.float64)
+    labels = oos.labels[found]
+    probs = oos.probs[found].astype(np.float64)
     probs = probs / np.maximum(probs.sum(1, keepdims=True), 1e-12)
-    # confident_learning, not cleanlab's default prune_by_noise_rate: on Massey letters with 5%
-    # of labels flipped it found all flips at precision 0.48 against 74% at 0.41 (bench_issues).
-    with warnings.catch_warnings():  # "too few examples in class": the classes are what they are
-        warnings.simplefilter("ignore", UserWarning)
-        flagged = find_label_issues(labels, probs, filter_by="confident_learning", n_jobs=1)
-    quality = get_label_quality_scores(labels, probs, method="self_confidence")
+    result = flag_mislabels(labels, probs, oos.classes)
     out = []
-    for k in np.flatnonzero(flagged):
-        best = int(probs[k].argmax())
-        if best == labels[k]:
-            continue  # cleanlab may flag a sample whose best guess is its own label; no fix to suggest
+    for k in np.flatnonzero(result.flagged):
         sample = oos.samples[found[k]]
-        out.append(Issue(id=sample.id, kind="label", score=float(1.0 - quality[k]), label=sample.label,
-                         source=sample.where, suggested=oos.classes[present[best]], confidence=float(probs[k, best])))
+        out.append(Issue(id=sample.id, kind="label", score=float(result.score[k]), label=sample.label,
+                         source=sample.where, suggested=oos.classes[int(result.suggested[k])],
+                         confidence=float(result.confidence[k])))
     return out
 
 
