@@ -39,23 +39,13 @@ class TorchLandmarkModel:
     def probabilities(self, frames: list[dict[str, Any]], temperature: float | None = None) -> list[list[float] | None]:
         import torch
 
-        from fingerspell.hands.features import landmark_features_batch
+        from fingerspell.infer.spelling_data import frame_probabilities
 
-        temp = self.temperature if temperature is None else temperature
-        rows = [i for i, f in enumerate(frames) if f["landmarks"] is not None]
-        out: list[list[float] | None] = [None] * len(frames)
-        if not rows:
-            return out
-        points = np.asarray([frames[i]["landmarks"] for i in rows], dtype=np.float32)
-        feats = landmark_features_batch(points, [frames[i]["handedness"] for i in rows], tuple(frames[rows[0]]["size"]))
-        with torch.no_grad():
-            logits = self.model(torch.as_tensor(feats)).numpy().astype(np.float64) / temp
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        for i, p in zip(rows, probs):
-            out[i] = p.tolist()
-        return out
+        def logits_of(feats: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return self.model(torch.as_tensor(feats)).numpy()
+
+        return frame_probabilities(frames, logits_of, self.temperature if temperature is None else temperature)
 
 
 def _cache_key(part: Any, labels: list[str], recipe: Any) -> str:

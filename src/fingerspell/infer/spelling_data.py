@@ -216,6 +216,28 @@ def edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
+def frame_probabilities(frames: list[dict[str, Any]], logits_of: Any, temperature: float) -> list[list[float] | None]:
+    """softmax(logits_of(features) / temperature) for each frame with landmarks, None where no hand.
+
+    `logits_of` maps float32 lm-v1 features [n, F] to logits [n, C] (an ONNX session or a torch
+    model: the spelling bench scores streams with either)."""
+    from fingerspell.hands.features import landmark_features_batch
+
+    rows = [i for i, f in enumerate(frames) if f["landmarks"] is not None]
+    out: list[list[float] | None] = [None] * len(frames)
+    if not rows:
+        return out
+    points = np.asarray([frames[i]["landmarks"] for i in rows], dtype=np.float32)
+    feats = landmark_features_batch(points, [frames[i]["handedness"] for i in rows], tuple(frames[rows[0]]["size"]))
+    logits = np.asarray(logits_of(feats.astype(np.float32)), dtype=np.float64) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    probs /= probs.sum(axis=1, keepdims=True)
+    for i, p in zip(rows, probs):
+        out[i] = p.tolist()
+    return out
+
+
 class LandmarkModel:
     """The bundle's ONNX model on landmark frames: calibrated probabilities per frame."""
 
@@ -237,22 +259,8 @@ class LandmarkModel:
     def probabilities(self, frames: list[dict[str, Any]], temperature: float | None = None) -> list[list[float] | None]:
         """softmax(logits / T) for each frame with landmarks (None where no hand); T defaults to
         the bundle's calibration."""
-        from fingerspell.hands.features import landmark_features_batch
-
-        temp = self.temperature if temperature is None else temperature
-        rows = [i for i, f in enumerate(frames) if f["landmarks"] is not None]
-        out: list[list[float] | None] = [None] * len(frames)
-        if not rows:
-            return out
-        points = np.asarray([frames[i]["landmarks"] for i in rows], dtype=np.float32)
-        feats = landmark_features_batch(points, [frames[i]["handedness"] for i in rows], tuple(frames[rows[0]]["size"]))
-        logits = self.session.run(None, {self.input: feats.astype(np.float32)})[0].astype(np.float64) / temp
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        probs /= probs.sum(axis=1, keepdims=True)
-        for i, p in zip(rows, probs):
-            out[i] = p.tolist()
-        return out
+        return frame_probabilities(frames, lambda feats: self.session.run(None, {self.input: feats})[0],
+                                   self.temperature if temperature is None else temperature)
 
 
 @dataclass
