@@ -60,6 +60,12 @@ def test_eval_detection_runs_the_default_bundle_and_writes_the_report(letters, f
     out = Path(report["out"])
     assert (out / "detection.html").is_file() and "mAP@0.5" in (out / "detection.html").read_text()
     assert json.loads((out / "detection.json").read_text())["map50"] == report["map50"]
+    assert "by default" in report["note"]  # the cascade, as `predict` reads images
+
+    # --full reads every image with views and refined landmarks: same images, its own note.
+    assert main(["eval", "--detection", "--data", "asl-letters", "--limit", "4", "--json", "--full"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert full["images"] == 4 and "--full" in full["note"]
 
 
 def test_detection_needs_boxes_and_no_run_name(tmp_path, capsys):
@@ -73,3 +79,5 @@ def test_detection_needs_boxes_and_no_run_name(tmp_path, capsys):
     assert "not a run" in capsys.readouterr().err
     assert main(["eval", "--data", "plain"]) == 2
     assert "name the run" in capsys.readouterr().err
+    assert main(["eval", "somerun", "--data", "plain", "--fast"]) == 2
+    assert "--detection" in capsys.readouterr().err

@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, default=None, metavar="N",
                         help="with --detection: score N boxed images spread evenly over the dataset (default all)")
     parser.add_argument("--workers", type=int, default=1, help="with --detection: processes (default 1)")
+    path = parser.add_mutually_exclusive_group()
+    path.add_argument("--fast", action="store_true",
+                      help="with --detection: read every image as `predict --fast` does (one detection, no views)")
+    path.add_argument("--full", action="store_true",
+                      help="with --detection: read every image as `predict --full` does (views and refinement for "
+                      "every image; the default is the cascade `predict` uses)")
     parser.set_defaults(func=run)
 
 
@@ -41,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         if args.run:
             raise FingerspellError("--detection scores a bundle (--model BUNDLE), not a run; drop the run name")
         return _run_detection(args)
+    if args.fast or args.full:
+        raise FingerspellError("--fast and --full choose how --detection reads images; a run is evaluated on its inputs")
     if not args.run:
         raise FingerspellError("name the run to evaluate (or pass --detection to score a bundle as a detector)")
     from fingerspell.evaluate.report import evaluate
@@ -53,6 +61,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+# How the report says each image was read (boxes and scores differ by path: see `predict --help`).
+STILL_NOTES = {
+    "cascade": "Images read as `fingerspell predict` does by default: the fast path, and test-time views with "
+               "refined landmarks only where its answer was uncertain.",
+    "fast": "Images read with --fast: one hand detection each, no test-time views or landmark refinement.",
+    "full": "Images read with --full: test-time views and refined landmarks for every image.",
+}
+
+
 def _run_detection(args: argparse.Namespace) -> int:
     import json
 
@@ -60,9 +77,10 @@ def _run_detection(args: argparse.Namespace) -> int:
     from fingerspell.evaluate.detection import evaluate_detection, write_detection_report
     from fingerspell.infer import Predictor
 
-    with Predictor(args.model, conf=0.0) as predictor:
+    still = "fast" if args.fast else "full" if args.full else "cascade"
+    with Predictor(args.model, conf=0.0, still=still) as predictor:
         report = evaluate_detection(args.data, predictor, limit=args.limit, workers=args.workers,
-                                    progress=not args.json)
+                                    progress=not args.json, note=STILL_NOTES[still])
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in report.model) or "bundle"
     out = args.out or home.home() / "reports" / f"detection-{args.data}-{safe}"
     write_detection_report(report, out)
