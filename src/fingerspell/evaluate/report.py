@@ -105,14 +105,14 @@ def evaluate(run: str | Path, data: str, split: str | None = "test", out: str | 
 
     from fingerspell.data import Dataset
     from fingerspell.models import get_model_spec
-    from fingerspell.train.checkpoint import load_run_model, read_run_config
+    from fingerspell.train.checkpoint import load_run_model
     from fingerspell.train.config import TrainConfig, config_from_dict
     from fingerspell.train.inputs import build_inputs
 
     model, info = load_run_model(run, which)
     model.to(device)
     spec = get_model_spec(info.model)
-    if "recipe" in read_run_config(info.path):
+    if info.recipe is not None:
         # A recipe run (`train --recipe`) records the recipe's own keys, not a TrainConfig; its
         # inputs are landmarks, which use none of the image options.
         cfg = TrainConfig(progress=progress)

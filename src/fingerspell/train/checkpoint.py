@@ -194,6 +194,7 @@ class RunInfo:
     config: dict[str, Any]
     checkpoint: dict[str, Any]
     which: str
+    recipe: dict[str, Any] | None = None  # the recipe file's content for a `train --recipe` run
 
     def __getitem__(self, key: str) -> Any:  # run_info["labels"] works too
         return getattr(self, key)
@@ -219,5 +220,6 @@ def load_run_model(run: str | Path, which: str = "best") -> tuple[Any, RunInfo]:
     model.eval()
     readable = {k: v for k, v in ckpt.state.items() if k not in ("optimizer", "scheduler", "scaler", "rng")}
     info = RunInfo(path=run_dir, name=run_dir.name, model=config["model"], data=config["data"], labels=list(config["labels"]),
-                   spec=config["spec"], config=config["config"], checkpoint=readable, which=which)
+                   spec=config["spec"], config=config["config"], checkpoint=readable, which=which,
+                   recipe=config.get("recipe"))
     return model, info
