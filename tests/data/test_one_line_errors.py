@@ -7,7 +7,6 @@ The inputs are the report's own: a COCO `image_id` that is a JSON list, a query 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -15,7 +14,7 @@ from fingerspell import home
 from fingerspell.data import Dataset, import_dataset
 from fingerspell.data.query import MAX_COMPARISONS, MAX_DEPTH, compile_query, count
 from tests.data.test_bad_input import mnist_lines, write_mnist
-from tests.data.helpers import datasets_snapshot, one_error
+from tests.data.helpers import datasets_snapshot, one_error, one_image_coco
 
 
 @pytest.fixture
@@ -26,15 +25,8 @@ def small(tmp_path, datasets_root) -> Dataset:
 
 
 def test_coco_image_id_that_is_a_list(tmp_path, datasets_root, capsys):
-    root = tmp_path / "coco"
-    root.mkdir()
-    image = sorted((datasets_root / "asl-letters" / "train" / "images").iterdir())[0]
-    shutil.copy(image, root)
-    document = {
-        "images": [{"id": 0, "file_name": image.name, "width": 416, "height": 416}],
-        "annotations": [{"id": 0, "image_id": [0], "category_id": 0, "bbox": [10, 10, 50, 50]}],
-        "categories": [{"id": 0, "name": "A"}],
-    }
+    root, document = one_image_coco(tmp_path, datasets_root)
+    document["annotations"][0]["image_id"] = [0]
     (root / "_annotations.coco.json").write_text(json.dumps(document))
     message = one_error(capsys, ["data", "import", str(root)])
     assert "_annotations.coco.json: annotation 0 names image id [0], which is not in `images`" in message

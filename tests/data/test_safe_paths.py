@@ -16,7 +16,7 @@ from fingerspell.data import Dataset, import_dataset
 from fingerspell.data.export import export_dataset
 from fingerspell.errors import UnsafePathError
 from tests.data.test_bad_input import letters_csv, letters_yolo
-from tests.data.helpers import datasets_snapshot, one_error
+from tests.data.helpers import datasets_snapshot, one_error, one_image_coco
 
 
 def _tree(folder: Path) -> dict[str, str]:
@@ -63,15 +63,8 @@ def test_yolo_names_with_dot_dot_are_refused(tmp_path, datasets_root, capsys):
 
 
 def test_coco_category_with_dot_dot_is_refused(tmp_path, datasets_root, capsys):
-    root = tmp_path / "coco"
-    root.mkdir()
-    image = sorted((datasets_root / "asl-letters" / "train" / "images").iterdir())[0]
-    shutil.copy(image, root)
-    document = {
-        "images": [{"id": 0, "file_name": image.name, "width": 416, "height": 416}],
-        "annotations": [{"id": 0, "image_id": 0, "category_id": 0, "bbox": [10, 10, 50, 50]}],
-        "categories": [{"id": 0, "name": "../escaped"}],
-    }
+    root, document = one_image_coco(tmp_path, datasets_root)
+    document["categories"][0]["name"] = "../escaped"
     (root / "_annotations.coco.json").write_text(json.dumps(document))
     message = one_error(capsys, ["data", "import", str(root)])
     assert "_annotations.coco.json: category 0: class name '../escaped' contains a path separator" in message

@@ -179,6 +179,18 @@ def _outside_link(root: Path, tmp_path: Path, real: dict) -> None:
     (root / "link.jpg").symlink_to(secret)
 
 
+def flat_folder(tmp_path: Path, real: dict, link: bool) -> Path:
+    """A fresh folder with the real photos beside a non-image file (and, with `link`, a symlink
+    to a photo outside it): what a boxes file (corners CSV, COCO) may try to name."""
+    root = workdir(tmp_path)
+    for name, data in real["jpgs"]:
+        (root / name).write_bytes(data)
+    (root / ".bashrc").write_text("echo hi\n")
+    if link:
+        _outside_link(root, tmp_path, real)
+    return root
+
+
 # ---- YOLO --------------------------------------------------------------------------------------
 YOLO_KEYS = ["names", "nc", "train", "val", "test", "path", "names.0", "names.1"]
 
@@ -225,12 +237,7 @@ VALID_CELLS = {"filename": "REAL0", "file": "REAL0", "xmin": "10", "ymin": "12",
 @given(header=st.integers(0, 3), rows=st.integers(0, 3), hits=damage(3), link=st.booleans())
 def test_fuzz_corners_csv(tmp_path, header, rows, hits, link):
     real = material()
-    root = workdir(tmp_path)
-    for name, data in real["jpgs"]:
-        (root / name).write_bytes(data)
-    (root / ".bashrc").write_text("echo hi\n")
-    if link:
-        _outside_link(root, tmp_path, real)
+    root = flat_folder(tmp_path, real, link)
     columns = HEADERS[header % len(HEADERS)]
     table = [[VALID_CELLS[c].replace("REAL0", f"REAL{r % 2}") for c in columns] for r in range(rows)]
     for row, column, value in hits:
@@ -251,12 +258,7 @@ COCO_FIELDS = [("images", "id"), ("images", "file_name"), ("images", "width"), (
 @given(hits=damage(), link=st.booleans())
 def test_fuzz_coco(tmp_path, hits, link):
     real = material()
-    root = workdir(tmp_path)
-    for name, data in real["jpgs"]:
-        (root / name).write_bytes(data)
-    (root / ".bashrc").write_text("echo hi\n")
-    if link:
-        _outside_link(root, tmp_path, real)
+    root = flat_folder(tmp_path, real, link)
     document: dict = {
         "images": [{"id": i, "file_name": f"REAL{i}", "width": 416, "height": 416} for i in range(2)],
         "annotations": [{"id": i, "image_id": i, "category_id": i, "bbox": [10, 10, 50, 60]} for i in range(2)],
