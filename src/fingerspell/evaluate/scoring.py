@@ -40,15 +40,16 @@ class Score:
         for k, (c, t) in other.per_letter.items():
             c0, t0 = letters.get(k, [0, 0])
             letters[k] = [c0 + c, t0 + t]
+        # The answers are kept only when every non-empty part kept them, over the same classes.
+        parts = [s for s in (self, other) if s.n]
         probs = y = None
-        classes = self.classes or other.classes
-        if self.n == 0 or other.n == 0 or self.classes == other.classes:
-            parts = [s for s in (self, other) if s.n and s.probs is not None]
-            if parts and len(parts) == sum(1 for s in (self, other) if s.n):
-                probs = np.concatenate([s.probs for s in parts])
-                y = np.concatenate([s.y for s in parts])
+        classes: tuple[str, ...] = ()
+        if parts and all(s.probs is not None for s in parts) and len({s.classes for s in parts}) == 1:
+            probs = np.concatenate([s.probs for s in parts])
+            y = np.concatenate([s.y for s in parts])
+            classes = parts[0].classes
         return Score(self.n + other.n, self.correct + other.correct, self.no_hand + other.no_hand, letters,
-                     probs, y, classes if probs is not None else ())
+                     probs, y, classes)
 
     def answers(self, threshold: float, letters: Iterable[str] | None = None) -> AnswerScore | None:
         """The answers scored at `threshold` (letters given right, top-1, coverage, ECE, worst
