@@ -49,6 +49,8 @@ class LandmarkAugment:
     jitter: float = 0.02           # std of per-point noise, as a fraction of the hand size
     finger_dropout: float = 0.1    # chance one finger's joints are displaced
     mirror: float = 0.0            # chance of mirroring the points but not the label
+    tilt_ratio: float = 0.5        # std of the tilt out of the image plane, as a fraction of rotate_deg
+    bone_scale: float = 0.0        # std of the log length of each finger bone (other people's proportions)
 
     @classmethod
     def from_config(cls, augment: Any) -> "LandmarkAugment":
@@ -75,6 +77,22 @@ def _rotation(axis: int, angle: np.ndarray) -> np.ndarray:
     return r
 
 
+def _scaled_bones(hand: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Wrist-centred hands [N, 21, 3] with each finger bone (wrist->base, base->next joint, ...,
+    one factor per bone in `factors` [N, 5, 4]) stretched, the joints beyond it carried along:
+    a hand with another person's proportions in the same pose."""
+    out = hand.copy()
+    for k, finger in enumerate(_FINGERS):
+        start = np.zeros_like(hand[:, 0])  # the wrist, at the origin
+        moved_start = start
+        for b, joint in enumerate(finger):
+            bone = hand[:, joint] - start
+            start = hand[:, joint]
+            moved_start = moved_start + bone * factors[:, k, b, None]
+            out[:, joint] = moved_start
+    return out
+
+
 def augment_points(points: np.ndarray, image_size: np.ndarray, rng: np.random.Generator,
                    aug: LandmarkAugment) -> np.ndarray:
     """Randomly perturbed copies of MediaPipe landmarks [N, 21, 3] (same coordinates as input).
@@ -90,9 +108,12 @@ def augment_points(points: np.ndarray, image_size: np.ndarray, rng: np.random.Ge
     wrist = pixels[:, :1].copy()
     hand = pixels - wrist
     size = np.linalg.norm(hand[:, 9], axis=1)[:, None, None] + 1e-6
+    if aug.bone_scale > 0:
+        hand = _scaled_bones(hand, np.exp(rng.normal(0, aug.bone_scale, (n, 5, 4))))
     chosen = rng.random(n) < aug.probability
     rot = np.deg2rad(aug.rotate_deg)
-    r = _rotation(2, rng.normal(0, rot, n)) @ _rotation(0, rng.normal(0, rot / 2, n)) @ _rotation(1, rng.normal(0, rot / 2, n))
+    tilt = rot * aug.tilt_ratio
+    r = _rotation(2, rng.normal(0, rot, n)) @ _rotation(0, rng.normal(0, tilt, n)) @ _rotation(1, rng.normal(0, tilt, n))
     moved = np.einsum("nij,nkj->nki", r, hand)
     moved = moved * np.exp(rng.normal(0, aug.scale, (n, 1, 3)))
     moved = moved + rng.normal(0, aug.jitter, moved.shape) * size

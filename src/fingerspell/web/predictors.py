@@ -37,22 +37,25 @@ class UnknownModel(FingerspellError):
 
 
 def available_models(served: Bundle) -> list[dict]:
-    """The models a page may pick: name, bundle name, labels count, input kind."""
-    out = [{"name": SERVED, "bundle": served.name, "path": str(served.path), "labels": len(served.labels),
-            "input": served.input.kind}]
+    """The models a page may pick: name, bundle name, labels count, input kind and still-image
+    threshold (the letter's smallest probability when no `conf` is given: bundle.json "still")."""
+    out = [_entry(SERVED, served)]
     if served.path.resolve() != default_bundle_dir().resolve():
         default = Bundle.load(default_bundle_dir())
-        out.append({"name": DEFAULT, "bundle": default.name, "path": str(default.path),
-                    "labels": len(default.labels), "input": default.input.kind})
+        out.append(_entry(DEFAULT, default))
     for folder in sorted(home.models_dir().iterdir()):
         if folder.is_dir() and (folder / "bundle.json").is_file():
             try:
                 bundle = Bundle.load(folder)
             except FingerspellError:
                 continue  # a broken bundle is not offered; `fingerspell predict --model` says why
-            out.append({"name": folder.name, "bundle": bundle.name, "path": str(folder), "labels": len(bundle.labels),
-                        "input": bundle.input.kind})
+            out.append(_entry(folder.name, bundle))
     return out
+
+
+def _entry(name: str, bundle: Bundle) -> dict:
+    return {"name": name, "bundle": bundle.name, "path": str(bundle.path), "labels": len(bundle.labels),
+            "input": bundle.input.kind, "threshold": bundle.still.threshold}
 
 
 def model_path(served: Bundle, name: str) -> Path:

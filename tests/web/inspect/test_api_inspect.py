@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fingerspell.cli import main
+from fingerspell.export.bundle import Bundle
 from fingerspell.web.app import ServerConfig, create_app
 
 
@@ -165,7 +166,10 @@ def test_uploaded_video_is_analysed_like_a_file(client, photo_root):
 def test_unknown_model_and_job(client):
     assert client.post("/api/jobs/folder", json={"root": 0, "path": "letters", "model": "../etc"}).status_code == 400
     assert client.get("/api/jobs/nope").status_code == 404
-    assert [m["name"] for m in client.get("/api/models").json()] == ["served"]
+    models = client.get("/api/models").json()
+    assert [m["name"] for m in models] == ["served"]
+    # Each model says its still-image threshold, where the inspect page's slider starts.
+    assert models[0]["threshold"] == Bundle.load(models[0]["path"]).still.threshold
 
 
 def test_the_api_is_documented(client):

@@ -9,6 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from fingerspell.export.bundle import Bundle
+from fingerspell.home import default_bundle_dir
+
 # Generous: under `make test -n 2` on a busy 2-core machine an image with two models can take
 # seconds. Passing runs never wait for these; they only keep a slow machine from failing.
 TIMEOUT = 180_000
@@ -26,6 +29,10 @@ def patient_expect():
 def test_upload_a_photo_and_see_its_letter(live_server, page, photos, screenshots):
     page.goto(live_server.url + "/inspect")
     expect(page.locator("#model option")).not_to_have_count(0)
+    # The slider starts at the bundle's still-image threshold, the one `fingerspell predict` uses.
+    threshold = Bundle.load(default_bundle_dir()).still.threshold
+    expect(page.locator("#conf")).to_have_value(str(threshold))
+    expect(page.locator("#conf-value")).to_have_text(f"{threshold:.2f}")
     page.set_input_files("#files", str(photos["B"][0]))
     expect(page.locator("#results tbody tr")).to_have_count(1, timeout=TIMEOUT)
     expect(page.locator("#results tbody td.letter").first).to_have_text("B")

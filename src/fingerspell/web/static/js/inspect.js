@@ -12,6 +12,8 @@ const state = {
   stop: false,
   roots: [],
   root: 0,
+  thresholds: {},       // model name -> its still-image threshold (bundle.json "still")
+  confMoved: false,     // the user moved the slider: it no longer follows the model
   path: "",
   urls: new Map(),      // item id -> object URL for uploads
 };
@@ -39,7 +41,18 @@ async function loadModels() {
     const text = m.name + (m.name !== m.bundle ? " (" + m.bundle + ")" : "");
     $("model").append(el("option", { value: m.name, text }));
     $("compare").append(el("option", { value: m.name, text }));
+    state.thresholds[m.name] = m.threshold;
   }
+  followThreshold();
+}
+
+// The slider starts at the chosen model's still-image threshold, the one `fingerspell predict`
+// uses, and follows the model choice until the user moves it.
+function followThreshold() {
+  const t = state.thresholds[$("model").value];
+  if (state.confMoved || typeof t !== "number") return;
+  $("conf").value = String(t);
+  $("conf-value").textContent = t.toFixed(2);
 }
 
 async function loadRoots() {
@@ -316,10 +329,12 @@ function renderDetail() {
 function init() {
   renderNav("/inspect");
   $("conf").addEventListener("input", () => {
+    state.confMoved = true;
     $("conf-value").textContent = conf().toFixed(2);
     renderTable(); renderDetail();
   });
   $("show-labels").addEventListener("change", renderDetail);
+  $("model").addEventListener("change", followThreshold);
   $("files").addEventListener("change", e => analyseFiles(Array.from(e.target.files)));
   const drop = $("drop");
   drop.addEventListener("dragover", e => { e.preventDefault(); drop.classList.add("over"); });
