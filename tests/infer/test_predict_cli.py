@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -76,6 +77,17 @@ def test_two_workers_give_the_same_answers_as_one(photos, bundle_dir):
     assert (one.items, one.hands, one.correct) == (two.items, two.hands, two.correct)
     rows = lambda name: [(r["path"], r["letter"]) for r in csv.DictReader((photos.parent / name).open())]
     assert rows("one.csv") == rows("two.csv")
+
+
+def test_a_folder_gets_a_worker_per_core_by_default():
+    # MediaPipe runs on one core: without --workers a folder uses the cores, but a small one
+    # stays in one process (starting a worker costs about a second) and big machines get 4.
+    from fingerspell.infer.batch import MAX_DEFAULT_WORKERS, MIN_IMAGES_PER_WORKER, default_workers
+
+    cores = len(os.sched_getaffinity(0))
+    assert default_workers(0) == default_workers(MIN_IMAGES_PER_WORKER - 1) == 1
+    assert default_workers(10_000) == min(cores, MAX_DEFAULT_WORKERS)
+    assert default_workers(2 * MIN_IMAGES_PER_WORKER) == min(cores, 2)
 
 
 def test_classes_and_conf_filter(photos, bundle_dir, capsys):

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, metavar="N", help="at most N images (spread over class folders) or frames")
     parser.add_argument("--complexity", type=int, choices=[0, 1],
                         help="MediaPipe hand model: 0 lite (about twice as fast), 1 full; default: the bundle's")
-    parser.add_argument("--workers", type=int, help="processes for folders (default 1: one MediaPipe graph already uses several threads)")
+    parser.add_argument("--workers", type=int, help="processes for folders (default: one per core, at most 4, at least 10 images each)")
     path = parser.add_mutually_exclusive_group()
     path.add_argument("--fast", action="store_true",
                       help="one hand detection per still image, never the bundle's test-time views and landmark "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,10 +31,21 @@ from fingerspell.infer.report_writer import ReportWriter
 from fingerspell.infer.smoothing import switches_per_second
 from fingerspell.infer.sources import ImageFilesSource, Source, open_source
 
-# Folders run in one process unless --workers says otherwise: one MediaPipe graph already
-# spreads over 4 threads, and bench/bench_latency.py measured a second worker process on 2
-# cores at 12-14 images/s against 14-19 for one (more CPU per image, no gain in wall clock).
-DEFAULT_WORKERS = 1
+# Without --workers a folder gets one worker process per core, at most MAX_DEFAULT_WORKERS
+# (each holds its own MediaPipe graphs and model, a few hundred MB), and at least
+# MIN_IMAGES_PER_WORKER images each (a worker takes about a second to start). A MediaPipe
+# Hands graph runs on one core here (CPU time equals wall time per call), so one process
+# leaves the other cores idle: on 300 Massey photos on 2 idle cores, the cascade read 10.5
+# images/s with one worker and 17.3 with two (`bench/bench_folder.py --workers 1|2`); on 10
+# photos one worker is faster, on 30 two are (7.9 against 7.3 images/s).
+MAX_DEFAULT_WORKERS = 4
+MIN_IMAGES_PER_WORKER = 10
+
+
+def default_workers(images: int) -> int:
+    """Worker processes for a folder of `images` when the user names none (see above)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_DEFAULT_WORKERS, images // MIN_IMAGES_PER_WORKER))
 CSV_IMAGE_COLUMNS = [
     "path", "letter", "confidence", "expected", "correct", "hand", "handedness", "hand_score", "hand_method",
     "box_xmin", "box_ymin", "box_xmax", "box_ymax", "top5", "ms_total", "ms_hands", "error",
@@ -240,7 +252,7 @@ def _run_images(predictor: Predictor, src: Source, spec: Any, save: Any, as_json
 
     count = src.size() or 0
     if workers is None:
-        workers = DEFAULT_WORKERS
+        workers = default_workers(count)
     summary = PredictSummary(source=str(spec), kind=src.kind)
     save_dir = Path(save) if save else None
     single_file_save = save_dir is not None and count == 1 and save_dir.suffix.lower() in IMAGE_SUFFIXES
