@@ -231,12 +231,17 @@ def cross_fitted(folds: Sequence[FoldPredictions],
 
 def out_of_fold_predictions(sets: dict[str, LandmarkSet], fast: dict[str, LandmarkSet], recipe: Recipe,
                             k: int = 5, log: Any = None,
-                            tested: Sequence[str] = ("massey", "asl-letters")) -> list[FoldPredictions]:
-    """Fold models for Massey leave-one-signer-out and asl-letters grouped by photo (k folds;
-    `tested` names which of the two), each trained on the rest plus every other set in `sets`;
-    `sets["massey"]` and `sets["asl-letters"]` carry their test-time views, `fast` the same
-    samples detected without refinement (same order). Raises FingerspellError when a set is
-    missing."""
+                            tested: Sequence[str] = ("massey", "asl-letters"),
+                            extra: Callable[[str, np.ndarray], list[LandmarkSet]] | None = None,
+                            fold_seed: int | None = None) -> list[FoldPredictions]:
+    """Fold models for Massey leave-one-signer-out and asl-letters grouped by photo (k folds,
+    drawn with `fold_seed`, default the recipe's seed; `tested` names which of the two), each
+    trained on the rest plus every other set in `sets`; `sets["massey"]` and
+    `sets["asl-letters"]` carry their test-time views, `fast` the same samples detected without
+    refinement (same order). `extra(name, rows)`, when given, returns more landmark sets to
+    train on for the rows (bool mask over `sets[name]`) a fold model may see (an experiment's
+    other readings of the same photos: `bench/still_variants.py`). Raises FingerspellError
+    when a set is missing."""
     for name in tested:
         if name not in sets or name not in fast:
             raise FingerspellError(f"still-image fit needs the {name!r} landmarks and its fast-path detections")
@@ -250,12 +255,21 @@ def out_of_fold_predictions(sets: dict[str, LandmarkSet], fast: dict[str, Landma
             tests = {s: data.groups == s for s in sorted(set(data.groups) - {""})}
         else:
             groups = np.where(data.groups == "", np.arange(len(data)).astype(str), data.groups)
-            tests = {f"fold{i + 1}": t for i, t in enumerate(grouped_folds(groups, k, recipe.seed))}
+            seed = recipe.seed if fold_seed is None else fold_seed
+            tests = {f"fold{i + 1}": t for i, t in enumerate(grouped_folds(groups, k, seed))}
         others = [s.without_views().letters(classes) for n, s in sets.items() if n != name]
+        if extra is not None:
+            others += [e.letters(classes) for n, s in sets.items() if n != name for e in extra(n, np.ones(len(s), bool))]
         for fold, test in tests.items():
-            train = data.subset(~test).without_views()
-            sources = np.concatenate([np.array([name] * len(train))] + [np.array([o.name] * len(o)) for o in others])
-            model = fit_landmark_model(LandmarkSet.concat([train, *others]), classes, recipe, sources)
+            train = [data.subset(~test).without_views()]
+            if extra is not None:
+                rows = np.zeros(len(sets[name]), bool)
+                rows[np.flatnonzero(keep)[~test]] = True
+                train += [e.letters(classes) for e in extra(name, rows)]
+            parts = train + others
+            sources = np.concatenate([np.full(len(p), name if i < len(train) else p.name.split(":")[0])
+                                      for i, p in enumerate(parts)])
+            model = fit_landmark_model(LandmarkSet.concat(parts), classes, recipe, sources)
             held, held_fast = data.subset(test), quick.subset(test)
             index = {c: i for i, c in enumerate(classes)}
             views = (held.without_views(), *held.views)

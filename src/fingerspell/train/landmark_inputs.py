@@ -12,7 +12,8 @@ Samples where no hand was found:
 
 Augmentation happens in landmark space, on the raw points before the features, redrawn every
 epoch (seeded by seed and epoch, so a resumed run replays it): a 3-D rotation (in-plane up to
-`rotate_limit` degrees, tilt out of the plane up to half that), an anisotropic scale (up to
+`rotate_limit` degrees, tilt out of the plane up to half that; recipes set both, `rotate_deg`
+and `tilt_ratio`), other finger-bone lengths (recipes' `bone_scale`, off by default), an anisotropic scale (up to
 `scale_limit`, which also imitates a wrong image aspect), per-point jitter (`noise_std` of the
 hand size), finger dropout (one finger's joints displaced, with probability `coarse_dropout`)
 and mirroring of the points without swapping the handedness label (probability `hflip`,
@@ -44,7 +45,7 @@ class LandmarkAugment:
     """Landmark-space augmentation strengths (0 switches one off)."""
 
     probability: float = 1.0       # chance a sample gets rotation + scale + jitter
-    rotate_deg: float = 15.0       # std of the in-plane rotation (degrees); tilt is half of it
+    rotate_deg: float = 15.0       # std of the in-plane rotation (degrees)
     scale: float = 0.08            # std of the log scale per axis
     jitter: float = 0.02           # std of per-point noise, as a fraction of the hand size
     finger_dropout: float = 0.1    # chance one finger's joints are displaced
