@@ -11,7 +11,7 @@ bundle.json "calibration".
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,10 +22,11 @@ from fingerspell.evaluate.still_metrics import reliability
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """softmax(logits / temperature) over the last axis (classes), in float64."""
     z = np.asarray(logits, dtype=np.float64) / temperature
-    z = z - z.max(axis=1, keepdims=True)
+    z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
@@ -40,25 +41,31 @@ def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature:
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The T in [0.05, 20] that minimises the NLL (golden-section search on log T).
+    """The T in [0.05, 20] that minimises the NLL (`minimise_temperature`).
 
     Raises FingerspellError with no samples.
     """
     if len(labels) == 0:
         raise FingerspellError("no out-of-fold samples to fit a temperature on")
-    lo, hi = np.log(0.05), np.log(20.0)
+    return minimise_temperature(lambda t: negative_log_likelihood(logits, labels, t))
+
+
+def minimise_temperature(loss: Callable[[float], float], low: float = 0.05, high: float = 20.0) -> float:
+    """The temperature in [low, high] that minimises `loss` (golden-section search on log T,
+    60 steps; the loss is assumed to have one minimum there)."""
+    lo, hi = np.log(low), np.log(high)
     ratio = (np.sqrt(5) - 1) / 2
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-    fa, fb = (negative_log_likelihood(logits, labels, float(np.exp(v))) for v in (a, b))
+    fa, fb = (loss(float(np.exp(v))) for v in (a, b))
     for _ in range(60):
         if fa < fb:
             hi, b, fb = b, a, fa
             a = hi - ratio * (hi - lo)
-            fa = negative_log_likelihood(logits, labels, float(np.exp(a)))
+            fa = loss(float(np.exp(a)))
         else:
             lo, a, fa = a, b, fb
             b = lo + ratio * (hi - lo)
-            fb = negative_log_likelihood(logits, labels, float(np.exp(b)))
+            fb = loss(float(np.exp(b)))
     return float(np.exp((lo + hi) / 2))
 
 

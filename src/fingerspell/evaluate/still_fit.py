@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from fingerspell.errors import FingerspellError
+from fingerspell.evaluate.calibration import minimise_temperature, softmax
 from fingerspell.evaluate.landmark_fit import Recipe, fit_landmark_model
 from fingerspell.evaluate.landmark_sets import LETTERS, STATIC_LETTERS, LandmarkSet
 from fingerspell.evaluate.protocols import grouped_folds
@@ -58,22 +59,15 @@ class FoldPredictions:
     full_found: np.ndarray  # bool [V + 1, n]
 
 
-def _softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
-    z = np.asarray(logits, np.float64) / temperature
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def fast_probs(f: FoldPredictions, temperature: float) -> np.ndarray:
     """The fast path's probabilities [n, C] (zeros where it found no hand)."""
-    return np.where(f.fast_found[:, None], _softmax(f.fast, temperature), 0.0)
+    return np.where(f.fast_found[:, None], softmax(f.fast, temperature), 0.0)
 
 
 def full_probs(f: FoldPredictions, temperature: float) -> np.ndarray:
     """The full path's probabilities: the mean over the refined detection and every view that
     found the hand (zeros where the refined detection found none), as `Predictor` does."""
-    p = _softmax(f.full, temperature) * f.full_found[..., None]
+    p = softmax(f.full, temperature) * f.full_found[..., None]
     count = np.maximum(f.full_found.sum(axis=0), 1)[:, None]
     return np.where(f.full_found[0][:, None], p.sum(axis=0) / count, 0.0)
 
@@ -85,19 +79,6 @@ def cascade_probs(f: FoldPredictions, t_fast: float, t_full: float, bar: float) 
     fast = fast_probs(f, t_fast)
     escalate = f.fast_found & (fast.max(axis=1) < bar) & f.full_found[0]
     return np.where(escalate[:, None], full_probs(f, t_full), fast), escalate
-
-
-def _golden(fn: Callable[[float], float], lo: float = 0.05, hi: float = 20.0) -> float:
-    """The argument in [lo, hi] minimising `fn` (golden-section search on a log scale)."""
-    a, b = np.log(lo), np.log(hi)
-    ratio = (np.sqrt(5) - 1) / 2
-    for _ in range(60):
-        c, d = b - ratio * (b - a), a + ratio * (b - a)
-        if fn(float(np.exp(c))) < fn(float(np.exp(d))):
-            b = d
-        else:
-            a = c
-    return float(np.exp((a + b) / 2))
 
 
 def _nll(folds: Sequence[FoldPredictions], probs_of: Callable[[FoldPredictions], np.ndarray],
@@ -121,16 +102,6 @@ def _pooled(folds: Sequence[FoldPredictions], probs: Sequence[np.ndarray], thres
         wrong += int((given & ~ok).sum())
         n += len(f.labels)
     return right, wrong, n
-
-
-def _top1_by_protocol(folds: Sequence[FoldPredictions], probs: Sequence[np.ndarray]) -> dict[str, float]:
-    right: dict[str, list[int]] = {}
-    for f, p in zip(folds, probs):
-        ok = (p.sum(axis=1) > 0) & (p.argmax(axis=1) == f.labels)
-        r = right.setdefault(f.protocol, [0, 0])
-        r[0] += int(ok.sum())
-        r[1] += len(ok)
-    return {k: v[0] / v[1] for k, v in right.items()}
 
 
 def _letters_right_by_protocol(folds: Sequence[FoldPredictions], probs: Sequence[np.ndarray],
@@ -159,8 +130,8 @@ def fit_still(folds: Sequence[FoldPredictions], calibration_temperature: float =
     Raises FingerspellError with no predictions."""
     if not folds or not sum(len(f.labels) for f in folds):
         raise FingerspellError("no out-of-fold predictions to fit still-image settings on")
-    t_fast = _golden(lambda t: _nll(folds, lambda f: fast_probs(f, t), lambda f: f.fast_found))
-    t_full = _golden(lambda t: _nll(folds, lambda f: full_probs(f, t), lambda f: f.full_found[0]))
+    t_fast = minimise_temperature(lambda t: _nll(folds, lambda f: fast_probs(f, t), lambda f: f.fast_found))
+    t_full = minimise_temperature(lambda t: _nll(folds, lambda f: full_probs(f, t), lambda f: f.full_found[0]))
     reference = _letters_right_by_protocol(folds, [full_probs(f, calibration_temperature) for f in folds],
                                            REFERENCE_THRESHOLD)
     bar, threshold = 1.0, None
