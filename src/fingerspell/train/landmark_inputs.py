@@ -13,13 +13,13 @@ Samples where no hand was found:
 Augmentation happens in landmark space, on the raw points before the features, redrawn every
 epoch (seeded by seed and epoch, so a resumed run replays it): a 3-D rotation (in-plane up to
 `rotate_limit` degrees, tilt out of the plane up to half that; recipes set both, `rotate_deg`
-and `tilt_ratio`), other finger-bone lengths (recipes' `bone_scale`, off by default), an anisotropic scale (up to
-`scale_limit`, which also imitates a wrong image aspect), per-point jitter (`noise_std` of the
-hand size), finger dropout (one finger's joints displaced, with probability `coarse_dropout`)
-and mirroring of the points without swapping the handedness label (probability `hflip`,
-imitating MediaPipe's occasional wrong Left/Right). The image keys of `augment.*` are reused
-with these landmark meanings; `augment.shift_scale_rotate` is the probability that a sample
-gets the rotation/scale/jitter at all.
+and `tilt_ratio`), other finger-bone lengths (recipes' `bone_scale`, off by default), an
+anisotropic scale (up to `scale_limit`, which also imitates a wrong image aspect), per-point
+jitter (`noise_std` of the hand size), finger dropout (one finger's joints displaced, with
+probability `coarse_dropout`) and mirroring of the points without swapping the handedness
+label (probability `hflip`, imitating MediaPipe's occasional wrong Left/Right). The image keys
+of `augment.*` are reused with these landmark meanings; `augment.shift_scale_rotate` is the
+probability that a sample gets the rotation/scale/jitter at all.
 """
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ from fingerspell.train.splits import select_samples
 # a 4:3 webcam's, and features only need the aspect ratio.
 ASSUMED_LANDMARK_IMAGE_SIZE = (640, 480)
 _FINGERS = np.array([(1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20)])
+# Where each finger bone starts: the wrist, then the finger's previous joint.
+_BONE_STARTS = np.concatenate([np.zeros((5, 1), int), _FINGERS[:, :3]], axis=1)
 
 
 @dataclass(frozen=True)
@@ -82,15 +84,9 @@ def _scaled_bones(hand: np.ndarray, factors: np.ndarray) -> np.ndarray:
     """Wrist-centred hands [N, 21, 3] with each finger bone (wrist->base, base->next joint, ...,
     one factor per bone in `factors` [N, 5, 4]) stretched, the joints beyond it carried along:
     a hand with another person's proportions in the same pose."""
+    bones = hand[:, _FINGERS] - hand[:, _BONE_STARTS]  # [N, 5, 4, 3]; the wrist is at the origin
     out = hand.copy()
-    for k, finger in enumerate(_FINGERS):
-        start = np.zeros_like(hand[:, 0])  # the wrist, at the origin
-        moved_start = start
-        for b, joint in enumerate(finger):
-            bone = hand[:, joint] - start
-            start = hand[:, joint]
-            moved_start = moved_start + bone * factors[:, k, b, None]
-            out[:, joint] = moved_start
+    out[:, _FINGERS] = np.cumsum(bones * factors[..., None], axis=2)
     return out
 
 
