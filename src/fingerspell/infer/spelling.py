@@ -44,7 +44,6 @@ again); for `space_after` seconds the word ends (a space goes before the next le
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
@@ -134,7 +133,7 @@ class Spelling:
         self._reshaped = False  # the hand shape changed since the held letter committed
         self._bounce = False
         self._motion_shape: int | None = None
-        self._shapes: deque[tuple[float, dict[str, float]]] = deque()  # (t, shape probability per motion letter)
+        self._shape_at: dict[str, float] = {}  # motion letter -> last time its hand shapes reached motion_gate
         self._last_track: Track | None = None
         self._motion_at = -math.inf
 
@@ -293,23 +292,18 @@ class Spelling:
         return max(ratio, 1.0 / ratio) <= 1.0 + self.params.depth_change
 
     def _remember_shapes(self, t: float) -> None:
-        """Keep the averaged probability of each motion letter's hand shapes for `motion_window` s."""
-        sums: dict[str, float] = {}
+        """Note when each motion letter's hand shapes (their averaged probabilities summed)
+        reach `motion_gate`."""
         for letter, indices in self._shape_index.items():
-            total = 0.0
-            for i in indices:
-                total += self._ema[i]
-            sums[letter] = total
-        self._shapes.append((t, sums))
-        while self._shapes and self._shapes[0][0] < t - self.params.motion_window:
-            self._shapes.popleft()
+            if sum(self._ema[i] for i in indices) >= self.params.motion_gate:
+                self._shape_at[letter] = t
 
-    def _shape_seen(self, letter: str) -> bool:
-        """The letter's hand shapes reached `motion_gate` at some frame of the window (True when
-        the model has none of them)."""
+    def _shape_seen(self, letter: str, t: float) -> bool:
+        """The letter's hand shapes reached `motion_gate` at some frame of the last
+        `motion_window` seconds (True when the model has none of them)."""
         if not self._shape_index.get(letter):
             return True
-        return any(sums[letter] >= self.params.motion_gate for _, sums in self._shapes)
+        return self._shape_at.get(letter, -math.inf) >= t - self.params.motion_window
 
     def _motion_commit(self, t: float, index: int, leader: int | None) -> list[Commit]:
         p, model = self.params, self._motion
@@ -324,7 +318,7 @@ class Spelling:
         probs = motion_probabilities(model, features)
         best, best_p = None, 0.0
         for i, name in enumerate(model["classes"]):
-            if name in p.motion_letters and name in self.labels and probs[i] > best_p and self._shape_seen(name):
+            if name in p.motion_letters and name in self.labels and probs[i] > best_p and self._shape_seen(name, t):
                 best, best_p = name, probs[i]
         if best is None or best_p < p.motion_threshold:
             return []

@@ -183,7 +183,7 @@ export class Spelling {
     this._reshaped = false;  // the hand shape changed since the held letter committed
     this._bounce = false;
     this._motionShape = null;
-    this._shapes = [];  // [t, {motion letter: probability of its hand shapes}]
+    this._shapeAt = {};  // motion letter -> last time its hand shapes reached motion_gate
     this._motionAt = -Infinity;
   }
 
@@ -341,22 +341,21 @@ export class Spelling {
   }
 
   _rememberShapes(t) {
-    // The averaged probability of each motion letter's hand shapes, kept for motion_window s.
-    const sums = {};
+    // Note when each motion letter's hand shapes (their averaged probabilities summed) reach motion_gate.
     for (const [letter, indices] of Object.entries(this._shapeIndex)) {
       let total = 0.0;
       for (const i of indices) total += this._ema[i];
-      sums[letter] = total;
+      if (total >= this.params.motion_gate) this._shapeAt[letter] = t;
     }
-    this._shapes.push([t, sums]);
-    while (this._shapes.length && this._shapes[0][0] < t - this.params.motion_window) this._shapes.shift();
   }
 
-  _shapeSeen(letter) {
-    // The letter's hand shapes reached motion_gate at some frame of the window (true when the model has none).
+  _shapeSeen(letter, t) {
+    // The letter's hand shapes reached motion_gate at some frame of the last motion_window s
+    // (true when the model has none of them).
     const indices = this._shapeIndex[letter];
     if (!indices || !indices.length) return true;
-    return this._shapes.some(([, sums]) => sums[letter] >= this.params.motion_gate);
+    const at = letter in this._shapeAt ? this._shapeAt[letter] : -Infinity;
+    return at >= t - this.params.motion_window;
   }
 
   _motionCommit(t, leader) {
@@ -369,7 +368,7 @@ export class Spelling {
     const probs = motionProbabilities(model, result.features);
     let best = null, bestP = 0.0;
     model.classes.forEach((name, i) => {
-      if (p.motion_letters.includes(name) && this.labels.includes(name) && probs[i] > bestP && this._shapeSeen(name)) {
+      if (p.motion_letters.includes(name) && this.labels.includes(name) && probs[i] > bestP && this._shapeSeen(name, t)) {
         best = name; bestP = probs[i];
       }
     });
