@@ -80,11 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     from dataclasses import replace
 
     from fingerspell.atomic import write_json
-    from fingerspell.data.index import Dataset
-    from fingerspell.evaluate.landmark_sets import load_landmark_set
     from fingerspell.evaluate.landmark_fit import FULL_RECIPE
-    from fingerspell.evaluate.still_fit import cross_fitted, fit_still, out_of_fold_predictions, score_settings
-    from fingerspell.evaluate.views import load_detected, load_views
+    from fingerspell.evaluate.still_fit import cross_fitted, fit_still, fold_sets, out_of_fold_predictions, score_settings
     from fingerspell.export.bundle import Bundle
     from fingerspell.export.still_params import StillParams
 
@@ -94,14 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     tested = [n.strip() for n in args.tested.split(",") if n.strip()]
     recipe = replace(FULL_RECIPE, epochs=args.epochs) if args.epochs else FULL_RECIPE
     if not args.reuse:
-        sets, fast = {}, {}
-        for name in [n.strip() for n in args.sets.split(",") if n.strip()]:
-            with Dataset.load(name) as ds:
-                sets[name] = load_landmark_set(ds)
-                sets[name].name = name
-                if name in tested:
-                    sets[name].views = tuple(load_views(ds))
-                    fast[name] = load_detected(ds, {"refine_steps": 0}, "fast")
+        sets, fast = fold_sets([n.strip() for n in args.sets.split(",") if n.strip()], tested)
         args.out.mkdir(parents=True, exist_ok=True)
         for name in tested:
             _save(out_of_fold_predictions(sets, fast, recipe, log=print, tested=[name]),

@@ -47,24 +47,6 @@ def _flip(labels: np.ndarray, classes: int, share: float, seed: int) -> np.ndarr
     return noisy
 
 
-def _out_of_sample(features, labels, found, fold, classes: int, models: int, left_out=None) -> np.ndarray:
-    import torch
-
-    from fingerspell.evaluate.crossval import LANDMARK_STEPS, _fit_full_batch
-
-    x, y = torch.as_tensor(features), torch.as_tensor(labels)
-    probs = np.zeros((len(labels), classes), np.float32)
-    for k in range(int(fold.max()) + 1):
-        held, train = fold == k, (fold != k) & found
-        if left_out is not None:
-            train &= ~left_out
-        for m in range(models):
-            net = _fit_full_batch("landmark-mlp", classes, x[train], y[train], LANDMARK_STEPS, k + 1000 * m)
-            with torch.no_grad():
-                probs[held & found] += torch.softmax(net(x[held & found]), 1).numpy() / models
-    return probs
-
-
 def _rules(labels: np.ndarray, probs: np.ndarray) -> dict[str, np.ndarray]:
     """Candidate rules -> flagged mask (samples with a hand; labels 0..K-1 all present)."""
     from cleanlab.count import num_label_issues
@@ -94,8 +76,7 @@ def _rules(labels: np.ndarray, probs: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def main() -> int:
-    from fingerspell.evaluate.crossval import group_folds
-    from fingerspell.evaluate.mislabels import likely_errors
+    from fingerspell.evaluate.crossval import LANDMARK_STEPS, group_folds, landmark_fold_probabilities
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset")
@@ -111,11 +92,9 @@ def main() -> int:
     table: dict[str, list[tuple[float, float]]] = {}
     for seed in [int(s) for s in args.seeds.split(",")]:
         noisy = _flip(labels, len(classes), args.share, seed)
-        probs = _out_of_sample(features, noisy, found, fold, len(classes), 3 if args.config == "e3" else 1)
-        if args.config == "r2":
-            left_out = np.zeros(len(noisy), bool)
-            left_out[found] = likely_errors(noisy[found], probs[found])
-            probs = _out_of_sample(features, noisy, found, fold, len(classes), 1, left_out)
+        probs = landmark_fold_probabilities(features, noisy, found, fold, "landmark-mlp", len(classes), LANDMARK_STEPS,
+                                            models=3 if args.config == "e3" else 1,
+                                            rounds=2 if args.config == "r2" else 1)
         keep = np.flatnonzero(found)
         present, given = np.unique(noisy[keep], return_inverse=True)
         p = probs[np.ix_(keep, present)].astype(np.float64)

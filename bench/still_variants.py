@@ -45,11 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from fingerspell.atomic import write_json
-    from fingerspell.data.index import Dataset
     from fingerspell.evaluate.landmark_fit import FULL_RECIPE
-    from fingerspell.evaluate.landmark_sets import load_landmark_set
-    from fingerspell.evaluate.still_fit import cross_fitted, fit_still, out_of_fold_predictions, score_settings
-    from fingerspell.evaluate.views import load_detected, load_views
+    from fingerspell.evaluate.still_fit import cross_fitted, fit_still, fold_sets, out_of_fold_predictions, score_settings
     from fingerspell.export.bundle import Bundle
     from fingerspell.home import default_bundle_dir
 
@@ -65,14 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown reading(s) {sorted(set(readings) - {'fast', 'views'})}: use fast, views")
     name = args.name or "-".join(["shipped"] + [a.replace("=", "") for a in args.augment]
                                  + ([f"seed{args.seed}"] if args.seed else []) + readings)
-    sets, fast = {}, {}
-    for dataset in ("massey", "asl-letters", "asl-alphabet", "asl-landmarks"):
-        with Dataset.load(dataset) as ds:
-            sets[dataset] = load_landmark_set(ds)
-            sets[dataset].name = dataset
-            if dataset in ("massey", "asl-letters"):
-                sets[dataset].views = tuple(load_views(ds))
-                fast[dataset] = load_detected(ds, {"refine_steps": 0}, "fast")
+    sets, fast = fold_sets(("massey", "asl-letters", "asl-alphabet", "asl-landmarks"))
 
     def extra(dataset: str, rows: np.ndarray) -> list:
         if dataset not in fast:

@@ -174,8 +174,6 @@ def _fit_folds(ds: Dataset, samples: list[Sample], labels: np.ndarray, fold: np.
 def _landmark_folds(ds: Dataset, samples: list[Sample], labels: np.ndarray, fold: np.ndarray, model: str, seed: int,
                     steps: int, progress: Callable[[str], None] | None, models: int = 1, rounds: int = 1
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    import torch
-
     from fingerspell.evaluate.landmark_sets import landmark_set_of
 
     data = landmark_set_of(ds, samples, [ds.classes[y] for y in labels])
@@ -187,7 +185,25 @@ def _landmark_folds(ds: Dataset, samples: list[Sample], labels: np.ndarray, fold
     computed = data.features()
     features = np.zeros((n, computed.shape[1]), np.float32)
     features[found] = computed
+    probs = landmark_fold_probabilities(features, labels, found, fold, model, len(ds.classes), steps, seed, models,
+                                        rounds, progress)
+    return probs, found, features
+
+
+def landmark_fold_probabilities(features: np.ndarray, labels: np.ndarray, found: np.ndarray, fold: np.ndarray,
+                                model: str, classes: int, steps: int, seed: int = 0, models: int = 1, rounds: int = 1,
+                                progress: Callable[[str], None] | None = None) -> np.ndarray:
+    """Out-of-fold probabilities float32 [N, classes] of a landmark model from feature rows
+    (`features` [N, F], `labels` int [N], `found` bool [N]: rows with a hand; `fold` int [N]):
+    for each fold, `models` full-batch fits on the other folds' rows with a hand (seeds
+    seed + fold + 1000 * m), their softmax averaged; rows without a hand stay zero. Each
+    round after the first fits again without the samples the previous round ranks as likely
+    label errors (`mislabels.likely_errors`)."""
+    import torch
+
+    n = len(labels)
     x, y = torch.as_tensor(features), torch.as_tensor(labels)
+    probs = np.zeros((n, classes), np.float32)
     left_out = np.zeros(n, bool)
     for round_ in range(rounds):
         if round_:
@@ -204,13 +220,13 @@ def _landmark_folds(ds: Dataset, samples: list[Sample], labels: np.ndarray, fold
             if train.sum() >= 2 and (held & found).any():
                 for m in range(models):
                     # model 0 keeps the seed a single model always had (seed + fold)
-                    net = _fit_full_batch(model, len(ds.classes), x[train], y[train], steps, seed + k + 1000 * m)
+                    net = _fit_full_batch(model, classes, x[train], y[train], steps, seed + k + 1000 * m)
                     with torch.no_grad():
                         probs[held & found] += torch.softmax(net(x[held & found]), 1).numpy() / models
             if progress:
                 progress(f"{f'round {round_ + 1}/{rounds}, ' if rounds > 1 else ''}fold {k + 1}/{int(fold.max()) + 1}:"
                          f" {int(held.sum())} held out")
-    return probs, found, features
+    return probs
 
 
 def _fit_full_batch(model: str, classes: int, x: Any, y: Any, steps: int, seed: int) -> Any:

@@ -200,6 +200,27 @@ def cross_fitted(folds: Sequence[FoldPredictions],
     return out, fitted
 
 
+def fold_sets(names: Sequence[str], tested: Sequence[str] = ("massey", "asl-letters")
+              ) -> tuple[dict[str, LandmarkSet], dict[str, LandmarkSet]]:
+    """(sets, fast) for `out_of_fold_predictions`: every named dataset's cached landmarks, and
+    for the `tested` ones their test-time views and fast-path detections (made once and cached
+    in FINGERSPELL_HOME/landmark-views/). Raises DatasetNotFoundError for a name not imported
+    and FingerspellError for one without landmarks."""
+    from fingerspell.data.index import Dataset
+    from fingerspell.evaluate.landmark_sets import load_landmark_set
+    from fingerspell.evaluate.views import load_detected, load_views
+
+    sets, fast = {}, {}
+    for name in names:
+        with Dataset.load(name) as ds:
+            sets[name] = load_landmark_set(ds)
+            sets[name].name = name
+            if name in tested:
+                sets[name].views = tuple(load_views(ds))
+                fast[name] = load_detected(ds, {"refine_steps": 0}, "fast")
+    return sets, fast
+
+
 def out_of_fold_predictions(sets: dict[str, LandmarkSet], fast: dict[str, LandmarkSet], recipe: Recipe,
                             k: int = 5, log: Any = None,
                             tested: Sequence[str] = ("massey", "asl-letters"),
